@@ -1,0 +1,1 @@
+"""segdet.models.data_preprocessors."""

@@ -1,0 +1,2 @@
+"""segdet version."""
+__version__ = '0.1.0'
