@@ -1,1 +1,4 @@
-"""segdet.models.data_preprocessors."""
+"""Data preprocessors: batch a collated list of samples into model inputs."""
+from .seg_data_preprocessor import SegDataPreProcessor, padded_size, stack_batch
+
+__all__ = ['SegDataPreProcessor', 'padded_size', 'stack_batch']

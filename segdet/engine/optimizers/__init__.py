@@ -1,0 +1,4 @@
+"""Optimizer wrappers."""
+from .amp_optim_wrapper import AmpOptimWrapper, resolve_amp_dtype
+
+__all__ = ['AmpOptimWrapper', 'resolve_amp_dtype']

@@ -1,0 +1,101 @@
+"""Mixed-precision optimizer wrapper that works on CUDA (fp16 + loss scaling) and CPU (bf16).
+
+mmengine's ``AmpOptimWrapper`` asserts a CUDA device. On CPUs with AMX, bf16 matmul is several
+times faster than fp32, and bf16 has fp32's exponent range, so no loss scaling is needed.
+Master weights stay fp32: only the forward pass runs under autocast.
+"""
+from contextlib import contextmanager
+from typing import Iterator, Optional, Union
+
+import torch
+from mmengine.optim import OptimWrapper
+from torch import nn
+
+from segdet.registry import OPTIM_WRAPPERS
+
+_DTYPES = {'float16': torch.float16, 'fp16': torch.float16, 'half': torch.float16,
+           'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16}
+
+
+def resolve_amp_dtype(dtype: Optional[Union[str, torch.dtype]], device_type: str) -> torch.dtype:
+    """The autocast dtype: given, else fp16 on CUDA and bf16 on CPU.
+
+    Args:
+        dtype: None, a torch dtype or one of 'float16', 'fp16', 'half', 'bfloat16', 'bf16'.
+        device_type: 'cuda' or 'cpu'.
+    """
+    if dtype is None:
+        return torch.float16 if device_type == 'cuda' else torch.bfloat16
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in _DTYPES:
+        raise ValueError(f'AmpOptimWrapper: unknown dtype {dtype!r}; use one of {sorted(_DTYPES)}')
+    return _DTYPES[dtype]
+
+
+@OPTIM_WRAPPERS.register_module()
+class AmpOptimWrapper(OptimWrapper):
+    """Autocast forward passes; scale fp16 losses dynamically.
+
+    Args:
+        loss_scale: 'dynamic', a fixed initial scale (float), or a dict of ``GradScaler``
+            arguments. Used only when the autocast dtype is fp16.
+        dtype: Autocast dtype; default fp16 on CUDA, bf16 on CPU.
+        device_type: 'cuda' or 'cpu'; default CUDA when available.
+        **kwargs: ``OptimWrapper`` arguments (optimizer, accumulative_counts, clip_grad).
+    """
+
+    def __init__(self, loss_scale: Union[str, float, dict] = 'dynamic',
+                 dtype: Optional[Union[str, torch.dtype]] = None,
+                 device_type: Optional[str] = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.device_type = device_type or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.cast_dtype = resolve_amp_dtype(dtype, self.device_type)
+        self.loss_scaler: Optional[torch.amp.GradScaler] = None
+        self._scale_update_param: Optional[float] = None
+        if self.cast_dtype == torch.float16:
+            if loss_scale == 'dynamic':
+                self.loss_scaler = torch.amp.GradScaler(self.device_type)
+            elif isinstance(loss_scale, (int, float)):
+                self._scale_update_param = float(loss_scale)
+                self.loss_scaler = torch.amp.GradScaler(self.device_type, init_scale=loss_scale)
+            elif isinstance(loss_scale, dict):
+                self.loss_scaler = torch.amp.GradScaler(self.device_type, **loss_scale)
+            else:
+                raise ValueError(f"AmpOptimWrapper: loss_scale must be 'dynamic', a number or a "
+                                 f'dict, got {loss_scale!r}')
+
+    def backward(self, loss: torch.Tensor, **kwargs) -> None:
+        if self.loss_scaler is not None:
+            loss = self.loss_scaler.scale(loss)
+        loss.backward(**kwargs)
+        self._inner_count += 1
+
+    def step(self, **kwargs) -> None:
+        if self.loss_scaler is None:
+            super().step(**kwargs)
+            return
+        if self.clip_grad_kwargs:
+            self.loss_scaler.unscale_(self.optimizer)
+            self._clip_grad()
+        self.loss_scaler.step(self.optimizer, **kwargs)
+        self.loss_scaler.update(self._scale_update_param)
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        if self.loss_scaler is not None:
+            state['loss_scaler'] = self.loss_scaler.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        scaler_state = state_dict.pop('loss_scaler', None)
+        if scaler_state is not None and self.loss_scaler is not None:
+            self.loss_scaler.load_state_dict(scaler_state)
+        super().load_state_dict(state_dict)
+
+    @contextmanager
+    def optim_context(self, model: nn.Module) -> Iterator[None]:
+        with super().optim_context(model), torch.autocast(self.device_type,
+                                                          dtype=self.cast_dtype):
+            yield

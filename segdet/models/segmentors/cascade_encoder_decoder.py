@@ -1,0 +1,71 @@
+"""CascadeEncoderDecoder: a chain of decode heads, each refining the previous output (OCRNet)."""
+from typing import Optional, Union
+
+from torch import Tensor, nn
+
+from segdet.registry import MODELS
+from segdet.structures import SampleList
+
+from .encoder_decoder import EncoderDecoder, add_prefix
+
+
+@MODELS.register_module()
+class CascadeEncoderDecoder(EncoderDecoder):
+    """EncoderDecoder whose ``decode_head`` is a list of ``num_stages`` heads.
+
+    Head 0 sees the features; head i > 0 sees the features and head i-1's logits. Loss keys
+    are prefixed ``decode_{i}.``; predictions come from the last head.
+
+    Args:
+        num_stages: Number of cascaded heads; must equal ``len(decode_head)``.
+        decode_head: List of head configs.
+        Other args: as ``EncoderDecoder``.
+    """
+
+    def __init__(self, num_stages: int, backbone: dict, decode_head: list,
+                 neck: Optional[dict] = None,
+                 auxiliary_head: Optional[Union[dict, list]] = None,
+                 train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if not isinstance(decode_head, (list, tuple)) or len(decode_head) != num_stages:
+            raise ValueError(f'CascadeEncoderDecoder: decode_head must be a list of num_stages='
+                             f'{num_stages} head configs, got {type(decode_head).__name__} '
+                             f'of length {len(decode_head) if hasattr(decode_head, "__len__") else "?"}')
+        self.num_stages = num_stages
+        super().__init__(backbone=backbone, decode_head=decode_head, neck=neck,
+                         auxiliary_head=auxiliary_head, train_cfg=train_cfg, test_cfg=test_cfg,
+                         data_preprocessor=data_preprocessor, pretrained=pretrained,
+                         init_cfg=init_cfg)
+
+    def _init_decode_head(self, decode_head: list) -> None:
+        self.decode_head = nn.ModuleList([MODELS.build(h) for h in decode_head])
+        self._set_head_attributes(self.decode_head[-1])
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        x = self.extract_feat(inputs)
+        out = self.decode_head[0].forward(x)
+        for head in self.decode_head[1:-1]:
+            out = head.forward(x, out)
+        return self.decode_head[-1].predict(x, out, batch_img_metas, self.test_cfg)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        x = self.extract_feat(inputs)
+        losses = add_prefix(self.decode_head[0].loss(x, data_samples, self.train_cfg),
+                            'decode_0')
+        prev = self.decode_head[0].forward(x)
+        for i, head in enumerate(self.decode_head[1:], start=1):
+            losses.update(add_prefix(head.loss(x, prev, data_samples, self.train_cfg),
+                                     f'decode_{i}'))
+            if i < self.num_stages - 1:
+                prev = head.forward(x, prev)
+        if self.with_auxiliary_head:
+            losses.update(self._auxiliary_head_loss(x, data_samples))
+        return losses
+
+    def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> Tensor:
+        x = self.extract_feat(inputs)
+        out = self.decode_head[0].forward(x)
+        for head in self.decode_head[1:]:
+            out = head.forward(x, out)
+        return out

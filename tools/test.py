@@ -1,0 +1,98 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--mode whole|slide]``."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
+from segdet.utils import revert_sync_bn_cfg, warn_unknown_cfg_options
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a segdet model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--mode', choices=['whole', 'slide'],
+                        help='inference mode (default: the config\'s model.test_cfg.mode)')
+    parser.add_argument('--crop-size', type=int, nargs=2, metavar=('H', 'W'),
+                        help='slide-mode crop size')
+    parser.add_argument('--stride', type=int, nargs=2, metavar=('H', 'W'),
+                        help='slide-mode stride')
+    parser.add_argument('--batch-size', type=int, help='slide-mode crops per forward pass')
+    parser.add_argument('--work-dir', help='directory for logs and the metric JSON')
+    parser.add_argument('--out', help='directory to write prediction PNGs into')
+    parser.add_argument('--show-dir', help='directory to write prediction overlays into')
+    parser.add_argument('--amp', action='store_true', help='run inference under autocast')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load the checkpoint with full unpickling (only for trusted files)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. test_dataloader.batch_size=2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def apply_inference_mode(cfg: Config, args: argparse.Namespace) -> None:
+    """Write ``--mode/--crop-size/--stride/--batch-size`` into ``cfg.model.test_cfg``."""
+    test_cfg = dict(cfg.model.get('test_cfg') or {})
+    if args.mode:
+        test_cfg['mode'] = args.mode
+    if args.crop_size:
+        test_cfg['crop_size'] = tuple(args.crop_size)
+    if args.stride:
+        test_cfg['stride'] = tuple(args.stride)
+    if args.batch_size:
+        test_cfg['batch_size'] = args.batch_size
+    if test_cfg.get('mode') == 'slide':
+        missing = [k for k in ('crop_size', 'stride') if k not in test_cfg]
+        if missing:
+            raise ValueError(f"--mode slide needs {' and '.join('--' + m.replace('_', '-') for m in missing)}"
+                             f' (the config {cfg.filename} has no model.test_cfg.{missing[0]})')
+    cfg.model.test_cfg = test_cfg
+
+
+def build_cfg(args: argparse.Namespace) -> Config:
+    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what} file not found: {path}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        warn_unknown_cfg_options(cfg, args.cfg_options)
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.launcher == 'none':
+        cfg.model = revert_sync_bn_cfg(cfg.model)
+    apply_inference_mode(cfg, args)
+    cfg.load_from = args.checkpoint
+    if args.out:
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        for evaluator in evaluators:
+            evaluator['output_dir'] = args.out
+    if args.show_dir:
+        cfg.default_hooks = cfg.get('default_hooks') or {}
+        cfg.default_hooks['visualization'] = dict(
+            type='SegVisualizationHook', draw=True, interval=1, show_dir=args.show_dir)
+    if args.amp:
+        cfg.test_cfg = dict(cfg.get('test_cfg') or dict(type='TestLoop'), fp16=True)
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    if args.trust_checkpoint:
+        segdet.engine.trust_checkpoints(True)
+    cfg = build_cfg(args)
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
