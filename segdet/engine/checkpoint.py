@@ -45,8 +45,12 @@ def _numpy_globals() -> list[Any]:
 def allowed_globals() -> list[Any]:
     """The globals a legitimate mmengine/segdet/mmseg/mmdet checkpoint may reference."""
     from mmengine.logging import HistoryBuffer
+
+    # ``getattr``: a pickled HistoryBuffer stores its statistics as bound methods, rebuilt with
+    # ``getattr(buffer, 'mean')``. The weights-only unpickler still calls nothing but these
+    # allow-listed callables, so attributes it can reach this way cannot be invoked at load.
     allowed: list[Any] = [HistoryBuffer, collections.OrderedDict, collections.defaultdict,
-                          codecs.encode, slice, set, frozenset]
+                          codecs.encode, slice, set, frozenset, getattr]
     return allowed + _numpy_globals()
 
 
