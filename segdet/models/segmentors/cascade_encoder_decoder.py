@@ -51,14 +51,13 @@ class CascadeEncoderDecoder(EncoderDecoder):
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         x = self.extract_feat(inputs)
-        losses = add_prefix(self.decode_head[0].loss(x, data_samples, self.train_cfg),
-                            'decode_0')
+        # Each head runs once: its logits give its loss and feed the next head, so the next
+        # head sees exactly the logits (same dropout draw) that were supervised.
         prev = self.decode_head[0].forward(x)
+        losses = add_prefix(self.decode_head[0].loss_by_feat(prev, data_samples), 'decode_0')
         for i, head in enumerate(self.decode_head[1:], start=1):
-            losses.update(add_prefix(head.loss(x, prev, data_samples, self.train_cfg),
-                                     f'decode_{i}'))
-            if i < self.num_stages - 1:
-                prev = head.forward(x, prev)
+            prev = head.forward(x, prev)
+            losses.update(add_prefix(head.loss_by_feat(prev, data_samples), f'decode_{i}'))
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_loss(x, data_samples))
         return losses
