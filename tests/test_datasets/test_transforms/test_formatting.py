@@ -1,0 +1,41 @@
+"""PackSegInputs: tensor layouts, dtypes and metainfo."""
+import numpy as np
+import torch
+
+from segdet.datasets.transforms import PackSegInputs
+from segdet.structures import DataSample
+
+
+def test_packs_image_labels_and_meta() -> None:
+    img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    seg = np.array([[0, 1, 2], [255, 1, 0]], np.uint8)
+    results = dict(img=img, gt_seg_map=seg, img_path='a.png', seg_map_path='a_label.png',
+                   ori_shape=(2, 3), img_shape=(2, 3), scale_factor=(1.0, 1.0), flip=False,
+                   flip_direction=None, reduce_zero_label=False, seg_fields=['gt_seg_map'],
+                   label_map=None, num_classes=3)
+    out = PackSegInputs()(results)
+    inputs, sample = out['inputs'], out['data_samples']
+    assert inputs.shape == (3, 2, 3) and inputs.dtype == torch.uint8 and inputs.is_contiguous()
+    assert torch.equal(inputs, torch.from_numpy(img).permute(2, 0, 1))
+    assert isinstance(sample, DataSample)
+    assert sample.gt_sem_seg.data.shape == (1, 2, 3) and sample.gt_sem_seg.data.dtype == torch.int64
+    assert sample.gt_sem_seg.data[0].tolist() == seg.tolist()
+    assert set(sample.metainfo) == {'img_path', 'seg_map_path', 'ori_shape', 'img_shape',
+                                    'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label'}
+    assert sample.img_path == 'a.png' and sample.ori_shape == (2, 3)
+
+
+def test_non_contiguous_and_grey_images() -> None:
+    img = np.random.default_rng(0).integers(0, 255, (4, 5, 3), dtype=np.uint8)[:, ::-1]
+    out = PackSegInputs()(dict(img=img))
+    assert out['inputs'].is_contiguous()
+    assert torch.equal(out['inputs'], torch.from_numpy(img.copy()).permute(2, 0, 1))
+    assert 'gt_sem_seg' not in out['data_samples']
+    grey = PackSegInputs()(dict(img=np.zeros((4, 5), np.uint8)))
+    assert grey['inputs'].shape == (1, 4, 5)
+
+
+def test_custom_meta_keys() -> None:
+    out = PackSegInputs(meta_keys=('img_path', 'missing'))(
+        dict(img=np.zeros((2, 2, 3), np.uint8), img_path='x', ori_shape=(2, 2)))
+    assert set(out['data_samples'].metainfo) == {'img_path'}
