@@ -1,1 +1,4 @@
-"""segdet.evaluation."""
+"""Evaluation: metrics that mmengine's Evaluator runs (``val_evaluator`` / ``test_evaluator``)."""
+from .metrics import IoUMetric, intersect_and_union, total_area_to_metrics
+
+__all__ = ['IoUMetric', 'intersect_and_union', 'total_area_to_metrics']
