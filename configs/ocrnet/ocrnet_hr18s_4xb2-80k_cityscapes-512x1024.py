@@ -1,0 +1,11 @@
+# OCRNet, HRNetV2p-W18-Small (fewer blocks and modules than W18), Cityscapes 512x1024,
+# 80k iterations.
+_base_ = './ocrnet_hr18_4xb2-80k_cityscapes-512x1024.py'
+# ImageNet init (mmseg: open-mmlab://msra/hrnetv2_w18_small): set pretrained to a local file.
+model = dict(
+    backbone=dict(
+        extra=dict(
+            stage1=dict(num_blocks=(2, )),
+            stage2=dict(num_blocks=(2, 2)),
+            stage3=dict(num_modules=3, num_blocks=(2, 2, 2)),
+            stage4=dict(num_modules=2, num_blocks=(2, 2, 2, 2)))))

@@ -1,0 +1,353 @@
+"""Every experiment config under ``configs/`` (all but ``_base_``): it loads, inherits at most
+three levels deep, is named after what it contains (segmentation configs), builds its model,
+and every ``type`` it names resolves in segdet's registries. Where a copy of mmsegmentation's
+configs is around (``MMSEG_CONFIGS_DIR``; not in CI), the resolved configs must also equal
+mmsegmentation's except for the documented differences.
+
+Models are built on the meta device (no memory, no init) with SyncBN turned into BN, once per
+distinct model section. Data sets are not built: the data is not on disk.
+"""
+import ast
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import Registry, init_default_scope
+
+from segdet.models.segmentors import BaseSegmentor
+from segdet.registry import (DATA_SAMPLERS, DATASETS, HOOKS, LOOPS, METRICS, MODELS,
+                             OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS, TRANSFORMS,
+                             VISBACKENDS, VISUALIZERS)
+from segdet.utils import revert_sync_bn_cfg
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG_DIR = REPO / 'configs'
+EXPERIMENTS = sorted(p for p in CONFIG_DIR.rglob('*.py')
+                     if '_base_' not in p.relative_to(CONFIG_DIR).parts)
+MAX_DEPTH = 3
+
+# {algo}_{backbone}_{N}xb{B}[-{tag}]-{schedule}_{dataset}-{crop}.py
+NAME_RE = re.compile(
+    r'^(?P<algo>[a-z0-9]+(?:-[a-z0-9]+)*)_(?P<backbone>[a-z0-9]+(?:-[a-z0-9]+)*)'
+    r'_(?P<gpus>\d+)xb(?P<batch>\d+)(?:-(?P<tag>[a-z][a-z0-9]*))?-(?P<iters>\d+)k'
+    r'_(?P<dataset>[a-z0-9]+(?:-[a-z0-9]+)*?)-(?P<h>\d+)x(?P<w>\d+)$')
+
+
+def config_id(path: Path) -> str:
+    return str(path.relative_to(CONFIG_DIR))
+
+
+@functools.lru_cache(maxsize=None)
+def load_config(path: Path) -> Config:
+    """``Config.fromfile`` once per file (tests only read the result)."""
+    return Config.fromfile(str(path))
+
+
+def is_segmentation(cfg: Config) -> bool:
+    """Whether the config's model is one of segdet's segmentors (EncoderDecoder, ...).
+
+    The naming and content checks below are mmsegmentation's conventions; detection configs
+    (mmdetection's names, epoch schedules) are only loaded, depth-checked and built here.
+    """
+    model_cls = MODELS.get(cfg.model.type) if 'model' in cfg else None
+    return isinstance(model_cls, type) and issubclass(model_cls, BaseSegmentor)
+
+
+def parse_name(stem: str) -> dict:
+    """The fields of a config file name, with numbers as ints."""
+    match = NAME_RE.match(stem)
+    if match is None:
+        raise AssertionError(
+            f'config name {stem!r} does not follow '
+            '{algo}_{backbone}_{N}xb{B}-{schedule}_{dataset}-{crop}, '
+            'e.g. pspnet_r50-d8_4xb2-40k_cityscapes-512x1024')
+    fields = match.groupdict()
+    for key in ('gpus', 'batch', 'iters', 'h', 'w'):
+        fields[key] = int(fields[key])
+    return fields
+
+
+def base_files(path: Path) -> list[Path]:
+    """The files named by ``_base_`` in ``path``, read statically (nothing is executed)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == '_base_' for t in node.targets):
+            value = ast.literal_eval(node.value)
+            names = [value] if isinstance(value, str) else list(value)
+            return [(path.parent / name).resolve() for name in names]
+    return []
+
+
+def inheritance_depth(path: Path) -> int:
+    """0 for a file without ``_base_``; else 1 + the depth of its deepest base."""
+    bases = base_files(path)
+    return 1 + max(inheritance_depth(b) for b in bases) if bases else 0
+
+
+def test_name_parser_and_depth_on_known_cases(tmp_path):
+    fields = parse_name('deeplabv3plus_r101-d8_4xb4-80k_ade20k-512x512')
+    assert (fields['algo'], fields['backbone'], fields['gpus'], fields['batch'],
+            fields['iters'], fields['dataset'], fields['h'], fields['w']) == (
+        'deeplabv3plus', 'r101-d8', 4, 4, 80, 'ade20k', 512, 512)
+    assert parse_name('fcn_r101-d8_4xb2-amp-80k_cityscapes-512x1024')['tag'] == 'amp'
+    assert parse_name('pspnet_r50-d8_4xb4-40k_pascal-context-59-480x480')['dataset'] == \
+        'pascal-context-59'
+    with pytest.raises(AssertionError, match='does not follow'):
+        parse_name('pspnet_r50_cityscapes')
+    # a -> b -> (c, d -> e): depth 3
+    (tmp_path / 'e.py').write_text('x = 1\n')
+    (tmp_path / 'd.py').write_text("_base_ = './e.py'\n")
+    (tmp_path / 'c.py').write_text('y = 1\n')
+    (tmp_path / 'b.py').write_text("_base_ = ['./c.py', './d.py']\n")
+    (tmp_path / 'a.py').write_text("_base_ = './b.py'\n")
+    assert [inheritance_depth(tmp_path / f'{n}.py') for n in 'abcde'] == [3, 2, 0, 1, 0]
+
+
+def test_every_algorithm_folder_has_configs():
+    folders = {p.parent.name for p in EXPERIMENTS}
+    assert {'fcn', 'pspnet', 'deeplabv3', 'deeplabv3plus', 'ocrnet'} <= folders
+
+
+@pytest.mark.parametrize('path', EXPERIMENTS, ids=config_id)
+def test_inheritance_depth(path):
+    depth = inheritance_depth(path)
+    assert depth <= MAX_DEPTH, (
+        f'{config_id(path)} inherits {depth} levels deep (at most {MAX_DEPTH} allowed)')
+
+
+def _datasets(dataset_cfg: dict) -> Iterator[dict]:
+    """A dataset config and the datasets wrapped inside it (ConcatDataset, RepeatDataset)."""
+    yield dataset_cfg
+    for inner in dataset_cfg.get('datasets', []):
+        yield from _datasets(inner)
+    if isinstance(dataset_cfg.get('dataset'), dict):
+        yield from _datasets(dataset_cfg['dataset'])
+
+
+def _heads(model_cfg: dict) -> list[dict]:
+    heads = []
+    for key in ('decode_head', 'auxiliary_head'):
+        value = model_cfg.get(key)
+        if value is not None:
+            heads.extend(value if isinstance(value, (list, tuple)) else [value])
+    return heads
+
+
+@pytest.mark.parametrize('path', EXPERIMENTS, ids=config_id)
+def test_name_agrees_with_content(path):
+    name = config_id(path)
+    cfg = load_config(path)
+    if not is_segmentation(cfg):
+        pytest.skip(f'{name} is not a semantic-segmentation config')
+    fields = parse_name(path.stem)
+    crop = (fields['h'], fields['w'])
+
+    if path.parent.name != 'demo':
+        assert fields['algo'] == path.parent.name, f'{name}: algorithm folder != name prefix'
+    size = cfg.model.data_preprocessor.get('size')
+    assert size is not None and tuple(size) == crop, (
+        f'{name}: model.data_preprocessor.size={size}, the name says {crop}')
+    assert cfg.train_cfg.max_iters == fields['iters'] * 1000, (
+        f"{name}: train_cfg.max_iters={cfg.train_cfg.max_iters}, the name says "
+        f"{fields['iters']}k")
+    ends = [s['end'] for s in cfg.param_scheduler if 'end' in s]
+    assert ends and max(ends) == cfg.train_cfg.max_iters, (
+        f'{name}: the learning-rate schedule ends at {ends}, training at '
+        f'{cfg.train_cfg.max_iters}')
+    assert cfg.train_dataloader.batch_size == fields['batch'], (
+        f"{name}: train_dataloader.batch_size={cfg.train_dataloader.batch_size}, "
+        f"the name says {fields['batch']} per GPU")
+
+    train_sets = list(_datasets(cfg.train_dataloader.dataset))
+    for ds in train_sets:
+        for step in ds.get('pipeline', []):
+            if step['type'] == 'RandomCrop':
+                assert tuple(step['crop_size']) == crop, (
+                    f"{name}: RandomCrop crop_size={step['crop_size']}, the name says {crop}")
+    test_cfg = cfg.model.get('test_cfg', {})
+    if test_cfg.get('mode') == 'slide':
+        assert tuple(test_cfg['crop_size']) == crop, f'{name}: slide crop_size != {crop}'
+
+    # every head predicts the classes of the data set it trains on
+    leaf_types = {ds['type'] for ds in train_sets if 'datasets' not in ds and 'dataset' not in ds}
+    assert len(leaf_types) == 1, f'{name}: training mixes data set types {leaf_types}'
+    dataset_cls = DATASETS.get(leaf_types.pop())
+    num_classes = len(dataset_cls.METAINFO['classes'])
+    for head in _heads(cfg.model):
+        assert head['num_classes'] == num_classes, (
+            f"{name}: {head['type']}.num_classes={head['num_classes']}, but "
+            f'{dataset_cls.__name__} has {num_classes} classes')
+
+
+def _typed_dicts(node: Any, where: str) -> Iterator[tuple[str, dict]]:
+    """Every dict with a 'type' key inside ``node``, with its dotted location."""
+    if isinstance(node, dict):
+        if 'type' in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _typed_dicts(value, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _typed_dicts(value, f'{where}.{i}')
+
+
+def _resolve(registry: Registry, cfg: dict, where: str, config: str) -> None:
+    type_ = cfg['type']
+    if isinstance(type_, str):
+        assert registry.get(type_) is not None, (
+            f"{config}: {where}.type={type_!r} is not registered in segdet's "
+            f'{registry.name!r} registry (or its mmengine parent)')
+
+
+def _check_dataloader(loader: dict, where: str, config: str) -> None:
+    _resolve(DATA_SAMPLERS, loader['sampler'], f'{where}.sampler', config)
+    stack = [(loader['dataset'], f'{where}.dataset')]
+    while stack:
+        ds, ds_where = stack.pop()
+        _resolve(DATASETS, ds, ds_where, config)
+        for i, step in enumerate(ds.get('pipeline', [])):
+            for step_where, typed in _typed_dicts(step, f'{ds_where}.pipeline.{i}'):
+                _resolve(TRANSFORMS, typed, step_where, config)
+        stack += [(inner, f'{ds_where}.datasets.{i}')
+                  for i, inner in enumerate(ds.get('datasets', []))]
+        if isinstance(ds.get('dataset'), dict):
+            stack.append((ds['dataset'], f'{ds_where}.dataset'))
+
+
+@pytest.mark.parametrize('path', EXPERIMENTS, ids=config_id)
+def test_every_type_is_registered(path):
+    name = config_id(path)
+    cfg = load_config(path)
+    assert cfg.default_scope == 'segdet', f'{name}: default_scope={cfg.default_scope!r}'
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        _check_dataloader(cfg[key], key, name)
+    for key in ('val_evaluator', 'test_evaluator'):
+        for where, typed in _typed_dicts(cfg[key], key):
+            _resolve(METRICS, typed, where, name)
+    _resolve(OPTIM_WRAPPERS, cfg.optim_wrapper, 'optim_wrapper', name)
+    _resolve(OPTIMIZERS, cfg.optim_wrapper.optimizer, 'optim_wrapper.optimizer', name)
+    schedulers = cfg.get('param_scheduler') or []
+    for i, sched in enumerate(schedulers if isinstance(schedulers, list) else [schedulers]):
+        _resolve(PARAM_SCHEDULERS, sched, f'param_scheduler.{i}', name)
+    for key in ('train_cfg', 'val_cfg', 'test_cfg'):
+        if 'type' in cfg[key]:
+            _resolve(LOOPS, cfg[key], key, name)
+    for key, hook in cfg.get('default_hooks', {}).items():
+        _resolve(HOOKS, hook, f'default_hooks.{key}', name)
+    for i, hook in enumerate(cfg.get('custom_hooks', [])):
+        _resolve(HOOKS, hook, f'custom_hooks.{i}', name)
+    _resolve(VISUALIZERS, cfg.visualizer, 'visualizer', name)
+    for i, backend in enumerate(cfg.visualizer.get('vis_backends', [])):
+        _resolve(VISBACKENDS, backend, f'visualizer.vis_backends.{i}', name)
+
+
+BASES = sorted((CONFIG_DIR / '_base_').rglob('*.py'))
+
+
+@pytest.mark.parametrize('path', BASES, ids=config_id)
+def test_base_file_loads_and_its_types_resolve(path):
+    # Bases are checked on their own too: pascal_voc12.py, for one, has no experiment yet.
+    name = config_id(path)
+    cfg = load_config(path)
+    assert inheritance_depth(path) <= 1, f'{name}: a base inherits at most one other base'
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if key in cfg:
+            _check_dataloader(cfg[key], key, name)
+    if 'model' in cfg and is_segmentation(cfg):
+        assert cfg.model.pretrained is None, f'{name}: segdet never downloads weights'
+        assert cfg.model.data_preprocessor.type == 'SegDataPreProcessor'
+        assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
+
+
+def build_model_on_meta(model_cfg: dict) -> torch.nn.Module:
+    """Build a model config with BN instead of SyncBN, without allocating weights."""
+    # mmengine's BaseModel builds the data preprocessor from the default scope's registry.
+    init_default_scope('segdet')
+    with torch.device('meta'):
+        return MODELS.build(revert_sync_bn_cfg(model_cfg))
+
+
+@functools.lru_cache(maxsize=None)
+def _build_cached(model_repr: str, path: Path) -> torch.nn.Module:
+    return build_model_on_meta(load_config(path).model)
+
+
+def build_once(path: Path) -> torch.nn.Module:
+    """The meta model of a config; configs whose model sections are equal (e.g. the 40k and
+    80k schedules of one model) share one build."""
+    model_cfg = load_config(path).model
+    first = next(p for p in EXPERIMENTS if load_config(p).model == model_cfg)
+    return _build_cached(repr(model_cfg.to_dict()), first)
+
+
+@pytest.mark.parametrize('path', EXPERIMENTS, ids=config_id)
+def test_model_builds(path):
+    cfg = load_config(path)
+    model = build_once(path)
+    assert type(model).__name__ == cfg.model.type
+    assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+    assert sum(p.numel() for p in model.parameters()) > 0
+    if not is_segmentation(cfg):
+        return
+    heads = model.decode_head if isinstance(model.decode_head, torch.nn.ModuleList) else [
+        model.decode_head]
+    assert [h.align_corners for h in heads] == [
+        h['align_corners'] for h in (cfg.model.decode_head if isinstance(
+            cfg.model.decode_head, list) else [cfg.model.decode_head])]
+    assert dict(model.test_cfg) == dict(cfg.model.test_cfg)
+
+
+# mmsegmentation's own configs, where a copy of its source is around (not in CI): the resolved
+# segdet configs must equal them except for the differences each README documents.
+MMSEG_CONFIGS = Path(os.environ.get('MMSEG_CONFIGS_DIR',
+                                    '/work/ref/mmsegmentation/mmseg/.mim/configs'))
+ALLOWED_DIFFERENCES = ('default_scope', 'visualizer.type', 'model.pretrained')
+ALLOWED_EXTRA_MMSEG = ('tta_model', 'tta_pipeline', 'img_ratios')
+
+
+def _flatten(node: Any, prefix: str = '') -> dict[str, Any]:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(_flatten(value, f'{prefix}.{key}' if prefix else str(key)))
+        return out
+    if isinstance(node, (list, tuple)):
+        out = {f'{prefix}.len': len(node)}
+        for i, value in enumerate(node):
+            out.update(_flatten(value, f'{prefix}.{i}'))
+        return out
+    return {prefix: node}
+
+
+def _mmseg_twin(path: Path) -> Optional[Path]:
+    twin = MMSEG_CONFIGS / path.parent.name / path.name
+    return twin if twin.is_file() else None
+
+
+@pytest.mark.parametrize('path', [p for p in EXPERIMENTS if p.parent.name != 'demo'],
+                         ids=config_id)
+def test_resolved_config_equals_mmseg(path):
+    twin = _mmseg_twin(path)
+    if twin is None:
+        pytest.skip(f'no mmsegmentation config {path.name} under {MMSEG_CONFIGS} '
+                    '(set MMSEG_CONFIGS_DIR to compare)')
+    ours = _flatten(Config.fromfile(str(path)).to_dict())
+    theirs = _flatten(Config.fromfile(str(twin)).to_dict())
+    their_top = {key.split('.')[0] for key in theirs}
+    diffs = []
+    for key in sorted(set(ours) | set(theirs)):
+        if key.startswith(ALLOWED_DIFFERENCES + ALLOWED_EXTRA_MMSEG):
+            continue
+        if key.split('.')[0] not in their_top:
+            continue  # a helper variable of ours (e.g. hr_channels), not a config key
+        if ours.get(key, '<missing>') != theirs.get(key, '<missing>'):
+            diffs.append(f"{key}: segdet={ours.get(key, '<missing>')!r} "
+                         f"mmseg={theirs.get(key, '<missing>')!r}")
+    assert not diffs, f'{config_id(path)} differs from {twin}:\n' + '\n'.join(diffs)
+    assert ours['model.pretrained'] is None

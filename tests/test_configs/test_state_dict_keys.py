@@ -1,0 +1,93 @@
+"""segdet's segmentation models have exactly the state-dict keys and shapes of mmsegmentation
+1.2.2's models for the configs of the same name, so mmsegmentation's checkpoints load with no
+missing or unexpected keys (DESIGN.md decision 7).
+
+The references are JSON files under ``shared/reference/state_dict_keys/`` (written from
+mmsegmentation 1.2.2 with SyncBN replaced by BN): ``{"keys": {name: shape, ...}}``. ``shared/``
+sits inside the repository or beside it (CI clones the repository next to it).
+"""
+import json
+from pathlib import Path
+from typing import Optional
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from segdet.registry import MODELS
+from segdet.utils import revert_sync_bn_cfg
+
+REPO = Path(__file__).resolve().parents[2]
+ALGORITHMS = ('fcn', 'pspnet', 'deeplabv3', 'deeplabv3plus', 'ocrnet')
+MAX_LISTED = 25
+
+
+def find_reference_dir() -> Optional[Path]:
+    """``shared/reference/state_dict_keys`` inside or beside the repository, if present."""
+    for shared in (REPO / 'shared', REPO.parent / 'shared'):
+        folder = shared / 'reference' / 'state_dict_keys'
+        if folder.is_dir():
+            return folder
+    return None
+
+
+REF_DIR = find_reference_dir()
+REF_FILES = sorted(p for p in REF_DIR.glob('*.json')
+                   if p.stem.split('_')[0] in ALGORITHMS) if REF_DIR else []
+
+
+def compare_keys(got: dict[str, list[int]], ref: dict[str, list[int]]) -> list[str]:
+    """Human-readable differences between two ``{key: shape}`` maps (empty when equal)."""
+    missing = sorted(set(ref) - set(got))
+    unexpected = sorted(set(got) - set(ref))
+    mismatched = sorted(k for k in set(ref) & set(got) if list(ref[k]) != list(got[k]))
+    lines = []
+    for title, keys, show in (
+            ('missing (in mmseg, not in segdet)', missing, lambda k: f'{k} {ref[k]}'),
+            ('unexpected (in segdet, not in mmseg)', unexpected, lambda k: f'{k} {got[k]}'),
+            ('shape mismatches', mismatched,
+             lambda k: f'{k}: segdet {got[k]} vs mmseg {ref[k]}')):
+        if keys:
+            lines.append(f'{len(keys)} {title}:')
+            lines += [f'  {show(k)}' for k in keys[:MAX_LISTED]]
+            if len(keys) > MAX_LISTED:
+                lines.append(f'  ... and {len(keys) - MAX_LISTED} more')
+    return lines
+
+
+def test_compare_keys_reports_every_kind_of_difference():
+    ref = {'a.weight': [2, 3], 'b.bias': [4], 'c.num_batches_tracked': []}
+    got = {'a.weight': [3, 2], 'c.num_batches_tracked': [], 'd.weight': [1]}
+    assert compare_keys(got, ref) == [
+        '1 missing (in mmseg, not in segdet):', '  b.bias [4]',
+        '1 unexpected (in segdet, not in mmseg):', '  d.weight [1]',
+        '1 shape mismatches:', '  a.weight: segdet [3, 2] vs mmseg [2, 3]']
+    assert compare_keys(ref, dict(ref)) == []
+
+
+def model_keys(config: Path) -> dict[str, list[int]]:
+    """``{key: shape}`` of the state dict of the config's model, built on the meta device."""
+    cfg = Config.fromfile(str(config))
+    init_default_scope('segdet')
+    with torch.device('meta'):
+        model = MODELS.build(revert_sync_bn_cfg(cfg.model))
+    return {k: list(v.shape) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.skipif(REF_DIR is None, reason=(
+    f'no shared/reference/state_dict_keys inside or beside {REPO}: the mmsegmentation '
+    'reference key lists are not available'))
+@pytest.mark.parametrize('ref_file', REF_FILES or [None],
+                         ids=lambda p: p.stem if p is not None else 'none')
+def test_state_dict_keys_match_mmseg(ref_file):
+    if ref_file is None:
+        pytest.fail(f'{REF_DIR} holds no reference for any of {ALGORITHMS}')
+    config = REPO / 'configs' / ref_file.stem.split('_')[0] / f'{ref_file.stem}.py'
+    assert config.is_file(), f'{ref_file.name} has no segdet config {config}'
+    ref = json.loads(ref_file.read_text())
+    got = model_keys(config)
+    diffs = compare_keys(got, ref['keys'])
+    assert not diffs, (f'{config.relative_to(REPO)} vs {ref.get("source", ref_file.name)} '
+                       f'({len(got)} vs {len(ref["keys"])} keys):\n' + '\n'.join(diffs))
+    assert len(got) == ref['num_keys']
