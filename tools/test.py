@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
-from segdet.utils import revert_sync_bn_cfg, warn_unknown_cfg_options
+from segdet.utils import registry_hints, revert_sync_bn_cfg, warn_unknown_cfg_options
 
 
 def parse_args() -> argparse.Namespace:
@@ -90,8 +90,9 @@ def main() -> None:
     if args.trust_checkpoint:
         segdet.engine.trust_checkpoints(True)
     cfg = build_cfg(args)
-    runner = Runner.from_cfg(cfg)
-    runner.test()
+    with registry_hints(cfg):
+        runner = Runner.from_cfg(cfg)
+        runner.test()
 
 
 if __name__ == '__main__':
