@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -63,6 +64,10 @@ def build_cfg(args: argparse.Namespace) -> Config:
 
 
 def main() -> None:
+    # Run from the repository root, configs' custom_imports (e.g. 'projects.x.y') resolve
+    # against it, as they would with `python -m`; a script's sys.path[0] is tools/ instead.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     args = parse_args()
     if args.trust_checkpoint:
         segdet.engine.trust_checkpoints(True)

@@ -2,7 +2,13 @@ import pytest
 import torch
 from torch import nn
 
-from segdet.engine.optimizers import AmpOptimWrapper, resolve_amp_dtype
+from segdet.engine.optimizers import AmpOptimWrapper, amp_optim_wrapper, resolve_amp_dtype
+
+
+@pytest.fixture
+def native_bf16(monkeypatch):
+    """Pretend this CPU has native bf16 (AVX512-BF16/AMX), so the default dtype is bf16."""
+    monkeypatch.setattr(amp_optim_wrapper, 'cpu_supports_bf16', lambda: True)
 
 
 def test_resolve_dtype():
@@ -13,7 +19,7 @@ def test_resolve_dtype():
         resolve_amp_dtype('float8', 'cpu')
 
 
-def test_cpu_bf16_autocast_keeps_fp32_master_weights():
+def test_cpu_bf16_autocast_keeps_fp32_master_weights(native_bf16):
     torch.manual_seed(0)
     model = nn.Linear(8, 2)
     wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
@@ -37,3 +43,20 @@ def test_fp16_scaler_state_round_trip():
                             dtype='float16', device_type='cpu', loss_scale='dynamic')
     other.load_state_dict(state)
     assert other.loss_scaler.get_scale() == 512.
+
+
+def test_cpu_without_native_bf16_trains_fp32_by_default(monkeypatch):
+    monkeypatch.setattr(amp_optim_wrapper, 'cpu_supports_bf16', lambda: False)
+    model = nn.Linear(8, 2)
+    with pytest.warns(UserWarning, match='no native bf16'):
+        wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                                  device_type='cpu')
+    assert not wrapper.enabled and wrapper.loss_scaler is None
+    with wrapper.optim_context(model):
+        assert model(torch.randn(4, 8)).dtype == torch.float32
+    # An explicit dtype is honoured, with a warning about speed.
+    with pytest.warns(UserWarning, match='much slower'):
+        forced = AmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                                 device_type='cpu', dtype='bfloat16')
+    with forced.optim_context(model):
+        assert model(torch.randn(4, 8)).dtype == torch.bfloat16
