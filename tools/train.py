@@ -4,11 +4,13 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
-from segdet.utils import registry_hints, revert_sync_bn_cfg, warn_unknown_cfg_options
+from segdet.utils import (keep_freed_memory, registry_hints, revert_sync_bn_cfg,
+                          warn_unknown_cfg_options)
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,6 +71,8 @@ def main() -> None:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     args = parse_args()
+    if not torch.cuda.is_available():
+        keep_freed_memory()  # CPU: reuse freed tensors instead of re-faulting them (utils doc)
     if args.trust_checkpoint:
         segdet.engine.trust_checkpoints(True)
     cfg = build_cfg(args)

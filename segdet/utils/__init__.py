@@ -1,7 +1,9 @@
 """General utilities."""
+from .cpu_allocator import keep_freed_memory
 from .config_utils import revert_sync_bn_cfg, unknown_cfg_option_keys, warn_unknown_cfg_options
 from .registry_hints import (UnknownTypeError, find_type_paths, registry_hints,
                              unknown_type_message)
 
-__all__ = ['revert_sync_bn_cfg', 'unknown_cfg_option_keys', 'warn_unknown_cfg_options',
-           'UnknownTypeError', 'find_type_paths', 'registry_hints', 'unknown_type_message']
+__all__ = ['keep_freed_memory', 'revert_sync_bn_cfg', 'unknown_cfg_option_keys',
+           'warn_unknown_cfg_options', 'UnknownTypeError', 'find_type_paths', 'registry_hints',
+           'unknown_type_message']

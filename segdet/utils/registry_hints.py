@@ -114,6 +114,8 @@ def unknown_type_message(error: BaseException, cfg: Any = None) -> Optional[str]
     close += [n for n in names if n.lower() == short.lower() and n not in close]
     elsewhere = sorted({r.name for r in _all_registries()
                         if r.name != reg_name and short in registered_names(r)})
+    if cfg is not None and not isinstance(cfg, dict) and hasattr(cfg, 'to_dict'):
+        cfg = cfg.to_dict()  # an mmengine Config is not a dict itself
     paths = find_type_paths(cfg, type_name) if cfg is not None else []
     where = f' at {", ".join(paths)}' if paths else ''
     parts = [f"unknown type '{type_name}'{where}: not in the "

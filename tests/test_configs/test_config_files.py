@@ -34,7 +34,7 @@ MAX_DEPTH = 3
 # {algo}_{backbone}_{N}xb{B}[-{tag}]-{schedule}_{dataset}-{crop}.py
 NAME_RE = re.compile(
     r'^(?P<algo>[a-z0-9]+(?:-[a-z0-9]+)*)_(?P<backbone>[a-z0-9]+(?:-[a-z0-9]+)*)'
-    r'_(?P<gpus>\d+)xb(?P<batch>\d+)(?:-(?P<tag>[a-z][a-z0-9]*))?-(?P<iters>\d+)k'
+    r'_(?P<gpus>\d+)xb(?P<batch>\d+)(?:-(?P<tag>[a-z][a-z0-9]*))?-(?P<iters>\d+k?)'
     r'_(?P<dataset>[a-z0-9]+(?:-[a-z0-9]+)*?)-(?P<h>\d+)x(?P<w>\d+)$')
 
 
@@ -67,8 +67,11 @@ def parse_name(stem: str) -> dict:
             '{algo}_{backbone}_{N}xb{B}-{schedule}_{dataset}-{crop}, '
             'e.g. pspnet_r50-d8_4xb2-40k_cityscapes-512x1024')
     fields = match.groupdict()
-    for key in ('gpus', 'batch', 'iters', 'h', 'w'):
+    for key in ('gpus', 'batch', 'h', 'w'):
         fields[key] = int(fields[key])
+    # '80k' is 80000 iterations; short demo schedules spell the count out ('500').
+    iters = fields['iters']
+    fields['iters'] = int(iters[:-1]) * 1000 if iters.endswith('k') else int(iters)
     return fields
 
 
@@ -94,7 +97,8 @@ def test_name_parser_and_depth_on_known_cases(tmp_path):
     fields = parse_name('deeplabv3plus_r101-d8_4xb4-80k_ade20k-512x512')
     assert (fields['algo'], fields['backbone'], fields['gpus'], fields['batch'],
             fields['iters'], fields['dataset'], fields['h'], fields['w']) == (
-        'deeplabv3plus', 'r101-d8', 4, 4, 80, 'ade20k', 512, 512)
+        'deeplabv3plus', 'r101-d8', 4, 4, 80000, 'ade20k', 512, 512)
+    assert parse_name('deeplabv3plus_r18b_1xb8-500_shapes-128x128')['iters'] == 500
     assert parse_name('fcn_r101-d8_4xb2-amp-80k_cityscapes-512x1024')['tag'] == 'amp'
     assert parse_name('pspnet_r50-d8_4xb4-40k_pascal-context-59-480x480')['dataset'] == \
         'pascal-context-59'
@@ -153,9 +157,9 @@ def test_name_agrees_with_content(path):
     size = cfg.model.data_preprocessor.get('size')
     assert size is not None and tuple(size) == crop, (
         f'{name}: model.data_preprocessor.size={size}, the name says {crop}')
-    assert cfg.train_cfg.max_iters == fields['iters'] * 1000, (
+    assert cfg.train_cfg.max_iters == fields['iters'], (
         f"{name}: train_cfg.max_iters={cfg.train_cfg.max_iters}, the name says "
-        f"{fields['iters']}k")
+        f"{fields['iters']}")
     ends = [s['end'] for s in cfg.param_scheduler if 'end' in s]
     assert ends and max(ends) == cfg.train_cfg.max_iters, (
         f'{name}: the learning-rate schedule ends at {ends}, training at '

@@ -30,6 +30,16 @@ def test_typo_names_key_registry_scope_and_closest_names():
     assert '\n' not in msg
 
 
+def test_key_path_found_in_an_mmengine_config_object():
+    from mmengine.config import Config
+
+    cfg = Config(dict(model=dict(type='EncoderDecoder', decode_head=dict(type='PSPHaed'))))
+    with pytest.raises(UnknownTypeError) as info:
+        with registry_hints(cfg):
+            MODELS.build(cfg.model.decode_head)
+    assert "unknown type 'PSPHaed' at model.decode_head.type" in str(info.value)
+
+
 def test_name_of_another_registry_and_failed_custom_import():
     cfg = dict(model=dict(type='LoadAnnotations'),
                custom_imports=dict(imports=['segdet_no_such_plugin'], allow_failed_imports=True))

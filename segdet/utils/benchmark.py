@@ -1,0 +1,279 @@
+"""Benchmark helpers: timing with warm-up, matmul throughput, FLOP counts, result tables.
+
+FLOP convention used throughout: **one multiply-accumulate (MAC) = 2 FLOPs**.
+``mmengine.analysis.FlopAnalyzer`` (fvcore's counter) reports one MAC as one "flop", so
+:func:`count_flops` doubles its total; :func:`matmul_flops` counts ``2 * m * n * k`` for an
+(m, k) x (k, n) product. Model and matmul GFLOP/s are therefore directly comparable.
+"""
+import platform
+import statistics
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+
+# Column spec of format_table: (header, row key, format spec or callable on the value).
+Column = tuple[str, str, Union[str, Callable[[Any], str]]]
+
+
+@dataclass
+class TimingResult:
+    """Wall-clock times of the timed runs of one callable, in seconds.
+
+    Attributes:
+        times: Seconds of each timed run (warm-up runs excluded), in run order.
+        warmup: Number of untimed warm-up runs done before.
+    """
+
+    times: list[float]
+    warmup: int = 0
+    median: float = field(init=False)
+    min: float = field(init=False)
+    mean: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.times:
+            raise ValueError('TimingResult needs at least one timed run (repeats >= 1)')
+        self.median = statistics.median(self.times)
+        self.min = min(self.times)
+        self.mean = statistics.fmean(self.times)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def time_callable(fn: Callable[[], Any], warmup: int = 1, repeats: int = 3,
+                  sync: Optional[Callable[[], None]] = None) -> tuple[TimingResult, Any]:
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times timed.
+
+    Args:
+        fn: Callable with no arguments (close over the inputs).
+        warmup: Untimed runs first (allocator, oneDNN/cuDNN primitive caches, lazy init).
+        repeats: Timed runs, >= 1.
+        sync: Called before reading the clock, e.g. ``torch.cuda.synchronize`` for
+            asynchronous devices; None on CPU.
+
+    Returns:
+        (timing, output of the last run).
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f'time_callable needs repeats >= 1 and warmup >= 0, '
+                         f'got repeats={repeats}, warmup={warmup}')
+    out = None
+    for _ in range(warmup):
+        out = fn()
+    if sync is not None:
+        sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        if sync is not None:
+            sync()
+        times.append(time.perf_counter() - start)
+    return TimingResult(times=times, warmup=warmup), out
+
+
+def matmul_flops(m: int, n: Optional[int] = None, k: Optional[int] = None) -> int:
+    """FLOPs of an (m, k) x (k, n) matrix product: ``2 * m * n * k`` (n, k default to m)."""
+    n = m if n is None else n
+    k = m if k is None else k
+    return 2 * m * n * k
+
+
+def gflops_per_second(flops: float, seconds: float) -> float:
+    """Throughput in GFLOP/s (1e9 FLOPs per second)."""
+    if seconds <= 0:
+        raise ValueError(f'gflops_per_second needs a positive time, got {seconds} s')
+    return flops / seconds / 1e9
+
+
+def measure_matmul_throughput(sizes: Sequence[int] = (1024, 2048, 4096),
+                              repeats: int = 5,
+                              warmup: int = 1,
+                              dtype: torch.dtype = torch.float32,
+                              device: Union[str, torch.device] = 'cpu',
+                              min_time: float = 0.2,
+                              sync: Optional[Callable[[], None]] = None,
+                              log: Optional[Callable[[str], None]] = None) -> dict:
+    """Best-of-``repeats`` throughput of square ``torch.matmul`` at each size.
+
+    Each timed sample runs the product enough times to last about ``min_time`` seconds, so
+    small sizes are not dominated by clock resolution and call overhead.
+
+    Args:
+        sizes: Matrix sizes n of the (n, n) x (n, n) products.
+        repeats: Timed samples per size; the fastest counts.
+        warmup: Untimed products per size first.
+        dtype: Element type, e.g. ``torch.float32``.
+        device: Device of the matrices.
+        min_time: Target seconds per timed sample.
+        sync: Device synchronisation before reading the clock (None on CPU).
+        log: Called with one progress line per size.
+
+    Returns:
+        ``{'dtype', 'sizes': {str(n): {'gflops_per_s', 'seconds_per_matmul', 'inner'}},
+        'peak_gflops_per_s', 'peak_size'}``; the peak is the maximum over sizes.
+    """
+    gen = torch.Generator(device='cpu').manual_seed(0)
+    results = {}
+    for n in sizes:
+        a = torch.randn(n, n, generator=gen).to(device=device, dtype=dtype)
+        b = torch.randn(n, n, generator=gen).to(device=device, dtype=dtype)
+        c = torch.empty(n, n, device=device, dtype=dtype)
+        with torch.inference_mode():
+            # The warm-up also estimates one product's time, to choose the inner loop length.
+            probe, _ = time_callable(lambda: torch.matmul(a, b, out=c), warmup=warmup,
+                                     repeats=1, sync=sync)
+            inner = max(1, round(min_time / max(probe.min, 1e-9)))
+
+            def run() -> None:
+                for _ in range(inner):
+                    torch.matmul(a, b, out=c)
+
+            timing, _ = time_callable(run, warmup=0, repeats=repeats, sync=sync)
+        seconds = timing.min / inner
+        results[str(n)] = dict(gflops_per_s=gflops_per_second(matmul_flops(n), seconds),
+                               seconds_per_matmul=seconds, inner=inner)
+        if log is not None:
+            log(f'matmul {n}x{n} {str(dtype).replace("torch.", "")}: '
+                f'{results[str(n)]["gflops_per_s"]:.1f} GFLOP/s '
+                f'(best of {repeats} x {inner} products)')
+    peak_size = max(results, key=lambda s: results[s]['gflops_per_s'])
+    return dict(dtype=str(dtype).replace('torch.', ''), sizes=results,
+                peak_gflops_per_s=results[peak_size]['gflops_per_s'], peak_size=int(peak_size))
+
+
+class _CallableModule(nn.Module):
+    """Lets the tracer of FlopAnalyzer follow any callable over a model's modules."""
+
+    def __init__(self, fn: Callable[..., Any], owner: Optional[nn.Module]) -> None:
+        super().__init__()
+        self.fn = fn
+        self.owner = owner  # registered so the owner's modules get their scope names
+
+    def forward(self, *inputs: Any) -> Any:
+        return self.fn(*inputs)
+
+
+@dataclass
+class FlopCount:
+    """FLOPs of one call, MAC = 2 FLOPs (see the module docstring).
+
+    Attributes:
+        flops: 2 x FlopAnalyzer's total.
+        macs: FlopAnalyzer's total (its "flops", one per multiply-accumulate).
+        by_operator: FlopAnalyzer's count per traced operator (MAC units).
+        unsupported_ops: Traced operators it has no handle for (counted as 0), with counts.
+    """
+
+    flops: int
+    macs: int
+    by_operator: dict[str, int]
+    unsupported_ops: dict[str, int]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def count_flops(model: nn.Module, inputs: Union[Tensor, tuple],
+                fn: Optional[Callable[..., Any]] = None) -> FlopCount:
+    """Count FLOPs with ``mmengine.analysis.FlopAnalyzer`` (a JIT trace of one call).
+
+    Non-MAC operators that FlopAnalyzer counts (batch norm, bilinear upsampling, adaptive
+    pooling) are doubled too; in convolutional networks they are well under 1 % of the total.
+
+    Args:
+        model: The module whose operators are counted.
+        inputs: Positional inputs of the call (a tensor or a tuple of them).
+        fn: Callable to trace instead of ``model.__call__`` (e.g. ``model.encode_decode``
+            with its metainfo bound); its outputs must be tensors, tuples or dicts of them.
+
+    Returns:
+        The counts for one call with these inputs.
+    """
+    from mmengine.analysis import FlopAnalyzer  # imports rich etc.; keep module import cheap
+
+    inputs = inputs if isinstance(inputs, tuple) else (inputs, )
+    target = model if fn is None else _CallableModule(fn, model)
+    analyzer = FlopAnalyzer(target, inputs)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter('ignore')  # TracerWarnings about data-dependent Python values
+        macs = int(analyzer.total())
+        by_operator = {k: int(v) for k, v in analyzer.by_operator().items()}
+        unsupported = {k: int(v) for k, v in analyzer.unsupported_ops().items()}
+    return FlopCount(flops=2 * macs, macs=macs, by_operator=by_operator,
+                     unsupported_ops=unsupported)
+
+
+def _format_cell(value: Any, fmt: Union[str, Callable[[Any], str]]) -> str:
+    if value is None:
+        return '-'
+    if callable(fmt):
+        return fmt(value)
+    return format(value, fmt)
+
+
+def table_rows(rows: Sequence[dict], columns: Sequence[Column]) -> list[list[str]]:
+    """Header plus one list of formatted cells per row (missing or None values give '-').
+
+    Args:
+        rows: Result dicts.
+        columns: (header, key, format) triples; format is a ``format()`` spec such as
+            ``'.2f'`` or a callable from the value to its text.
+
+    Returns:
+        ``[[header, ...], [cell, ...], ...]``.
+    """
+    data = [[header for header, _, _ in columns]]
+    for row in rows:
+        data.append([_format_cell(row.get(key), fmt) for _, key, fmt in columns])
+    return data
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[Column],
+                 title: Optional[str] = None) -> str:
+    """A terminaltables ``AsciiTable`` of ``rows`` (see :func:`table_rows`)."""
+    from terminaltables import AsciiTable
+
+    return AsciiTable(table_rows(rows, columns), title=title).table
+
+
+def cpu_model_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else ``platform.processor()``."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown'
+
+
+def environment_info() -> dict:
+    """Versions and CPU facts that a benchmark figure depends on."""
+    import os
+
+    info = dict(
+        torch=torch.__version__,
+        python=platform.python_version(),
+        cpu_model=cpu_model_name(),
+        logical_cpus=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        mkldnn_enabled=bool(torch.backends.mkldnn.is_available()
+                            and torch.backends.mkldnn.enabled),
+        cuda_available=torch.cuda.is_available(),
+    )
+    try:
+        import torchvision
+        info['torchvision'] = torchvision.__version__
+    except ImportError:
+        pass
+    return info
