@@ -230,11 +230,13 @@ def bench_slide(args: argparse.Namespace, step: list) -> dict:
     for bs in batch_sizes:
         for _ in range(args.warmup):
             logits[bs] = run(bs)
-    for _ in range(args.slide_repeats):
+    for repeat in range(args.slide_repeats):
         for bs in batch_sizes:
             timing, out = time_callable(lambda: run(bs), warmup=0, repeats=1)
             times[bs] += timing.times
             logits[bs] = out
+            log(f'    slide round {repeat + 1}/{args.slide_repeats}, batch {bs}: '
+                f'{timing.times[0]:.3f} s')
     runs = []
     for bs in batch_sizes:
         step[0] += 1
@@ -288,12 +290,11 @@ def slide_table(slide: dict) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the benchmark; print tables; return (and optionally write) every figure."""
     args = parse_args(argv)
-    if not args.no_keep_freed_memory:
-        keep_freed_memory()
+    kept_freed_memory = False if args.no_keep_freed_memory else keep_freed_memory()
     threads_before = torch.get_num_threads()
     torch.set_num_threads(args.threads)
     try:
-        env = dict(environment_info(), keep_freed_memory=not args.no_keep_freed_memory)
+        env = dict(environment_info(), keep_freed_memory=kept_freed_memory)
         log('environment: ' + ', '.join(f'{k}={v}' for k, v in env.items()))
         log(f'FLOP convention: {FLOP_CONVENTION}')
         matmul_kw = dict(sizes=args.matmul_sizes, repeats=args.matmul_repeats, log=log)
