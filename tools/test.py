@@ -2,7 +2,6 @@
 import argparse
 import os
 import os.path as osp
-import sys
 import warnings
 
 import torch
@@ -11,8 +10,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
-from segdet.engine.optimizers import cpu_supports_bf16
-from segdet.utils import (keep_freed_memory, registry_hints, revert_sync_bn_cfg,
+from segdet.engine.optimizers import NO_NATIVE_BF16, bf16_is_emulated
+from segdet.utils import (prepare_tool_process, registry_hints, revert_sync_bn_cfg,
                           warn_unknown_cfg_options)
 
 
@@ -87,22 +86,16 @@ def build_cfg(args: argparse.Namespace) -> Config:
         cfg.default_hooks['visualization'] = dict(
             type='SegVisualizationHook', draw=True, interval=1, show_dir=args.show_dir)
     if args.amp:
-        if not torch.cuda.is_available() and not cpu_supports_bf16():
-            warnings.warn('--amp: this CPU has no native bf16 (no AVX512-BF16/AMX), where bf16 '
-                          'convolutions run 10-20x slower than fp32; testing in fp32.')
+        if bf16_is_emulated('cuda' if torch.cuda.is_available() else 'cpu'):
+            warnings.warn(f'--amp: {NO_NATIVE_BF16}; testing in fp32.')
         else:
             cfg.test_cfg = dict(cfg.get('test_cfg') or dict(type='TestLoop'), fp16=True)
     return cfg
 
 
 def main() -> None:
-    # Run from the repository root, configs' custom_imports (e.g. 'projects.x.y') resolve
-    # against it, as they would with `python -m`; a script's sys.path[0] is tools/ instead.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    prepare_tool_process()
     args = parse_args()
-    if not torch.cuda.is_available():
-        keep_freed_memory()  # CPU: reuse freed tensors instead of re-faulting them (utils doc)
     if args.trust_checkpoint:
         segdet.engine.trust_checkpoints(True)
     cfg = build_cfg(args)

@@ -2,14 +2,12 @@
 import argparse
 import os
 import os.path as osp
-import sys
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
-from segdet.utils import (keep_freed_memory, registry_hints, revert_sync_bn_cfg,
+from segdet.utils import (prepare_tool_process, registry_hints, revert_sync_bn_cfg,
                           warn_unknown_cfg_options)
 
 
@@ -66,13 +64,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
 
 
 def main() -> None:
-    # Run from the repository root, configs' custom_imports (e.g. 'projects.x.y') resolve
-    # against it, as they would with `python -m`; a script's sys.path[0] is tools/ instead.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    prepare_tool_process()
     args = parse_args()
-    if not torch.cuda.is_available():
-        keep_freed_memory()  # CPU: reuse freed tensors instead of re-faulting them (utils doc)
     if args.trust_checkpoint:
         segdet.engine.trust_checkpoints(True)
     cfg = build_cfg(args)

@@ -3,7 +3,8 @@ from .cpu_allocator import keep_freed_memory
 from .config_utils import revert_sync_bn_cfg, unknown_cfg_option_keys, warn_unknown_cfg_options
 from .registry_hints import (UnknownTypeError, find_type_paths, registry_hints,
                              unknown_type_message)
+from .tool_process import prepare_tool_process
 
-__all__ = ['keep_freed_memory', 'revert_sync_bn_cfg', 'unknown_cfg_option_keys',
-           'warn_unknown_cfg_options', 'UnknownTypeError', 'find_type_paths', 'registry_hints',
-           'unknown_type_message']
+__all__ = ['keep_freed_memory', 'prepare_tool_process', 'revert_sync_bn_cfg',
+           'unknown_cfg_option_keys', 'warn_unknown_cfg_options', 'UnknownTypeError',
+           'find_type_paths', 'registry_hints', 'unknown_type_message']

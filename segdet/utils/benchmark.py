@@ -5,6 +5,7 @@ FLOP convention used throughout: **one multiply-accumulate (MAC) = 2 FLOPs**.
 :func:`count_flops` doubles its total; :func:`matmul_flops` counts ``2 * m * n * k`` for an
 (m, k) x (k, n) product. Model and matmul GFLOP/s are therefore directly comparable.
 """
+import os
 import platform
 import statistics
 import time
@@ -119,6 +120,7 @@ def measure_matmul_throughput(sizes: Sequence[int] = (1024, 2048, 4096),
         'peak_gflops_per_s', 'peak_size'}``; the peak is the maximum over sizes.
     """
     gen = torch.Generator(device='cpu').manual_seed(0)
+    dtype_name = str(dtype).replace('torch.', '')
     results = {}
     for n in sizes:
         a = torch.randn(n, n, generator=gen).to(device=device, dtype=dtype)
@@ -139,11 +141,11 @@ def measure_matmul_throughput(sizes: Sequence[int] = (1024, 2048, 4096),
         results[str(n)] = dict(gflops_per_s=gflops_per_second(matmul_flops(n), seconds),
                                seconds_per_matmul=seconds, inner=inner)
         if log is not None:
-            log(f'matmul {n}x{n} {str(dtype).replace("torch.", "")}: '
+            log(f'matmul {n}x{n} {dtype_name}: '
                 f'{results[str(n)]["gflops_per_s"]:.1f} GFLOP/s '
                 f'(best of {repeats} x {inner} products)')
     peak_size = max(results, key=lambda s: results[s]['gflops_per_s'])
-    return dict(dtype=str(dtype).replace('torch.', ''), sizes=results,
+    return dict(dtype=dtype_name, sizes=results,
                 peak_gflops_per_s=results[peak_size]['gflops_per_s'], peak_size=int(peak_size))
 
 
@@ -258,8 +260,6 @@ def cpu_model_name() -> str:
 
 def environment_info() -> dict:
     """Versions and CPU facts that a benchmark figure depends on."""
-    import os
-
     info = dict(
         torch=torch.__version__,
         python=platform.python_version(),

@@ -23,12 +23,22 @@ _DTYPES = {'float16': torch.float16, 'fp16': torch.float16, 'half': torch.float1
            'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16}
 
 
+#: Why bf16 autocast is skipped by default where :func:`bf16_is_emulated` holds.
+NO_NATIVE_BF16 = ('this CPU has no native bf16 (no AVX512-BF16/AMX), where bf16 convolutions '
+                  'run 10-20x slower than fp32')
+
+
 def cpu_supports_bf16() -> bool:
     """Whether this CPU runs bf16 convolutions and matmuls natively (AVX512-BF16 or AMX)."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # builds without oneDNN
         return False
+
+
+def bf16_is_emulated(device_type: str) -> bool:
+    """Whether bf16 on ``device_type`` ('cpu' or 'cuda') would run on slow reference kernels."""
+    return device_type == 'cpu' and not cpu_supports_bf16()
 
 
 def resolve_amp_dtype(dtype: Optional[Union[str, torch.dtype]], device_type: str) -> torch.dtype:
@@ -67,13 +77,11 @@ class AmpOptimWrapper(OptimWrapper):
         self.device_type = device_type or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.cast_dtype = resolve_amp_dtype(dtype, self.device_type)
         self.enabled = True
-        if self.device_type == 'cpu' and self.cast_dtype == torch.bfloat16 \
-                and not cpu_supports_bf16():
+        if self.cast_dtype == torch.bfloat16 and bf16_is_emulated(self.device_type):
             if dtype is None:
                 self.enabled = False
-                warnings.warn('AmpOptimWrapper: this CPU has no native bf16 (no AVX512-BF16/AMX), '
-                              'where bf16 convolutions run 10-20x slower than fp32; training in '
-                              "fp32. Set optim_wrapper.dtype='bfloat16' to force bf16 anyway.")
+                warnings.warn(f'AmpOptimWrapper: {NO_NATIVE_BF16}; training in fp32. Set '
+                              "optim_wrapper.dtype='bfloat16' to force bf16 anyway.")
             else:
                 warnings.warn('AmpOptimWrapper: bf16 autocast on a CPU without native bf16 '
                               '(no AVX512-BF16/AMX): expect it to be much slower than fp32.')
