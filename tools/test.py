@@ -11,7 +11,8 @@ from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
 from segdet.engine.optimizers import NO_NATIVE_BF16, bf16_is_emulated
-from segdet.utils import (prepare_tool_process, registry_hints, revert_sync_bn_cfg,
+from segdet.utils import (configure_runtime, init_cpu_distributed, prepare_tool_process,
+                          registry_hints,
                           warn_unknown_cfg_options)
 
 
@@ -30,6 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='directory to write prediction PNGs into')
     parser.add_argument('--show-dir', help='directory to write prediction overlays into')
     parser.add_argument('--amp', action='store_true', help='run inference under autocast')
+    parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
+                        help='model and inputs in channels_last (default: the config\'s '
+                        '`channels_last`, else on with --amp on a CPU)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load the checkpoint with full unpickling (only for trusted files)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -73,8 +77,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.launcher == 'none':
-        cfg.model = revert_sync_bn_cfg(cfg.model)
+    configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     apply_inference_mode(cfg, args)
     cfg.load_from = args.checkpoint
     if args.out:
@@ -96,9 +99,10 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main() -> None:
     prepare_tool_process()
     args = parse_args()
-    if args.trust_checkpoint:
-        segdet.engine.trust_checkpoints(True)
     cfg = build_cfg(args)
+    if args.trust_checkpoint or cfg.get('trust_checkpoint'):
+        segdet.engine.trust_checkpoints(True)
+    init_cpu_distributed(args.launcher, cfg)
     with registry_hints(cfg):
         runner = Runner.from_cfg(cfg)
         runner.test()

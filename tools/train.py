@@ -7,7 +7,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
-from segdet.utils import (prepare_tool_process, registry_hints, revert_sync_bn_cfg,
+from segdet.utils import (configure_runtime, init_cpu_distributed, prepare_tool_process,
+                          registry_hints,
                           warn_unknown_cfg_options)
 
 
@@ -21,8 +22,12 @@ def parse_args() -> argparse.Namespace:
                         'when no path is given')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + dynamic loss scaling on CUDA, bf16 on CPU')
+    parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
+                        help='model and inputs in channels_last (default: the config\'s '
+                        '`channels_last`, else on with --amp on a CPU)')
     parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load checkpoints with full unpickling (only for files you trust)')
+                        help='load checkpoints with full unpickling (only for files you trust; '
+                        'or set `trust_checkpoint = True` in the config)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -45,8 +50,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.launcher == 'none':
-        cfg.model = revert_sync_bn_cfg(cfg.model)
+    configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -66,9 +70,10 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main() -> None:
     prepare_tool_process()
     args = parse_args()
-    if args.trust_checkpoint:
-        segdet.engine.trust_checkpoints(True)
     cfg = build_cfg(args)
+    if args.trust_checkpoint or cfg.get('trust_checkpoint'):
+        segdet.engine.trust_checkpoints(True)
+    init_cpu_distributed(args.launcher, cfg)
     with registry_hints(cfg):
         runner = Runner.from_cfg(cfg)
         runner.train()

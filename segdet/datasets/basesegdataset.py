@@ -1,11 +1,13 @@
 """A semantic segmentation data set read from a directory of images and a matching label tree."""
 import os.path as osp
+import warnings
 from typing import Any, Callable, Optional, Sequence, Union
 
 import mmengine.fileio as fileio
 import numpy as np
 from mmengine.dataset import BaseDataset
 
+from segdet.datasets.transforms.loading import BadSampleError
 from segdet.registry import DATASETS, TRANSFORMS
 
 
@@ -92,6 +94,10 @@ class BaseSegDataset(BaseDataset):
         ignore_index: Label value of unlabeled pixels.
         reduce_zero_label: Label 0 becomes ``ignore_index`` and the others move down by one.
         backend_args: mmengine file backend arguments.
+        skip_bad_samples: In training, replace a sample whose image or label file cannot be
+            read (:class:`BadSampleError`) by another one, with a warning; the replacement
+            carries the skipped file in its metainfo ``skipped_bad_samples`` so that
+            ``SkippedSamplesHook`` counts it in the log. Never applies in test mode.
     """
 
     METAINFO: dict = dict()
@@ -112,7 +118,10 @@ class BaseSegDataset(BaseDataset):
                  max_refetch: int = 1000,
                  ignore_index: int = 255,
                  reduce_zero_label: bool = False,
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 skip_bad_samples: bool = False) -> None:
+        self.skip_bad_samples = skip_bad_samples
+        self._skipped_errors: list[str] = []
         self.img_suffix = img_suffix
         self.seg_map_suffix = seg_map_suffix
         self.ignore_index = ignore_index
@@ -194,6 +203,25 @@ class BaseSegDataset(BaseDataset):
             raise ValueError(f'{type(self).__name__}: no images ending with '
                              f'{self.img_suffix!r} under {img_dir}')
         return names
+
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline on item ``idx``; None (mmengine then draws another item) for an
+        unreadable file when ``skip_bad_samples`` is set in training."""
+        try:
+            data = super().prepare_data(idx)
+        except BadSampleError as err:
+            if not self.skip_bad_samples or self.test_mode:
+                raise
+            self._skipped_errors.append(str(err))
+            warnings.warn(f'{type(self).__name__}: skipping sample {idx} '
+                          f'(skip_bad_samples=True): {err}')
+            return None
+        if data is not None and self._skipped_errors:
+            samples = data.get('data_samples') if isinstance(data, dict) else None
+            if samples is not None and hasattr(samples, 'set_metainfo'):
+                samples.set_metainfo(dict(skipped_bad_samples=list(self._skipped_errors)))
+                self._skipped_errors.clear()
+        return data
 
     def load_data_list(self) -> list[dict[str, Any]]:
         """One dict per image (see the class docstring), checking that every file exists.

@@ -1,9 +1,13 @@
-"""Process set-up shared by segdet's command-line tools (``tools/train.py``, ``tools/test.py``)."""
+"""Process and config set-up shared by segdet's command-line tools (train, test, benchmark)."""
 import os
 import sys
+import warnings
+from typing import Optional
 
 import torch
+from mmengine.config import Config
 
+from .config_utils import revert_sync_bn_cfg
 from .cpu_allocator import keep_freed_memory
 
 
@@ -19,3 +23,75 @@ def prepare_tool_process() -> None:
         sys.path.insert(0, os.getcwd())
     if not torch.cuda.is_available():
         keep_freed_memory()
+
+
+def resolve_channels_last(cfg: Config, flag: Optional[bool], amp: bool) -> bool:
+    """Whether to run channels_last: ``--[no-]channels-last``, else the config's
+    ``channels_last``, else on for ``--amp`` on a CPU (oneDNN's native layout)."""
+    if flag is not None:
+        return flag
+    if cfg.get('channels_last') is not None:
+        return bool(cfg.channels_last)
+    return amp and not torch.cuda.is_available()
+
+
+def configure_runtime(cfg: Config, launcher: str = 'none', amp: bool = False,
+                      channels_last: Optional[bool] = None) -> None:
+    """Adapt a resolved config to this machine and launcher, in place.
+
+    - Not distributed: ``SyncBN`` becomes ``BN``. Distributed without CUDA: the process group
+      uses gloo (NCCL needs GPUs), ``SyncBN`` becomes ``BN`` (PyTorch's SyncBatchNorm runs on
+      GPUs only) with a warning, DDP is built without ``device_ids``, and
+      ``SyncNormBuffersHook`` keeps the ranks' BN statistics equal.
+    - Without CUDA, denormal floats are flushed to zero unless ``env_cfg.flush_denormal`` is
+      False: random-weight detectors otherwise hit slow denormal arithmetic (up to 6x slower
+      iterations measured on this project's CPU machines).
+    - channels_last (see :func:`resolve_channels_last`) adds a ``MemoryFormatHook``.
+    """
+    cuda = torch.cuda.is_available()
+    if launcher == 'none':
+        cfg.model = revert_sync_bn_cfg(cfg.model)
+    elif not cuda:
+        env_cfg = cfg.setdefault('env_cfg', {})
+        dist_cfg = env_cfg.setdefault('dist_cfg', {})
+        if dist_cfg.get('backend', 'nccl') == 'nccl':
+            dist_cfg['backend'] = 'gloo'
+        reverted = revert_sync_bn_cfg(cfg.model)
+        if reverted != cfg.model:
+            warnings.warn('distributed run without CUDA: SyncBN replaced by BN (PyTorch '
+                          'SyncBatchNorm needs GPUs); each process normalises its own batch')
+        cfg.model = reverted
+        wrapper = dict(cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel'))
+        wrapper.setdefault('device_ids', None)  # mmengine would pass [LOCAL_RANK], a GPU index
+        wrapper.setdefault('broadcast_buffers', False)
+        cfg.model_wrapper_cfg = wrapper
+        _add_hook(cfg, dict(type='SyncNormBuffersHook'))
+    if not cuda and cfg.get('env_cfg', {}).get('flush_denormal', True):
+        torch.set_flush_denormal(True)
+    if resolve_channels_last(cfg, channels_last, amp):
+        _add_hook(cfg, dict(type='MemoryFormatHook', memory_format='channels_last'))
+
+
+def _add_hook(cfg: Config, hook: dict) -> None:
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') == hook['type'] for h in hooks):
+        hooks.append(hook)
+    cfg.custom_hooks = hooks
+
+
+def init_cpu_distributed(launcher: str, cfg: Config) -> None:
+    """Start the process group for a ``--launcher pytorch`` run on a machine without CUDA.
+
+    mmengine's ``init_dist`` always calls ``torch.cuda.set_device``, which fails without a GPU;
+    once a group exists, the Runner uses it. The backend is ``env_cfg.dist_cfg.backend`` (gloo,
+    see :func:`configure_runtime`); rank, world size and address come from torchrun's
+    environment (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``).
+    """
+    import torch.distributed as dist
+    if launcher == 'none' or torch.cuda.is_available() or dist.is_initialized():
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {launcher} without CUDA: start CPU processes with '
+                           'torchrun and --launcher pytorch (see docs/training.md)')
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+    dist.init_process_group(backend=backend)

@@ -1,16 +1,17 @@
 """Data transforms.
 
-Importing ``mmcv.transforms`` registers its transforms (LoadImageFromFile, Resize,
-RandomResize, RandomFlip, RandomChoiceResize, Pad, TestTimeAug, ...) in mmengine's root
-TRANSFORMS, which segdet's TRANSFORMS falls back to, so configs name them directly.
+Importing ``mmcv.transforms`` registers its transforms (Resize, RandomResize, RandomFlip,
+RandomChoiceResize, Pad, TestTimeAug, ...) in mmengine's root TRANSFORMS, which segdet's
+TRANSFORMS falls back to, so configs name them directly. ``LoadImageFromFile`` is mmcv's with
+errors that name the file (:class:`BadSampleError`).
 """
 import mmcv.transforms  # noqa: F401  (registers mmcv's transforms)
 
 from .formatting import PackSegInputs
-from .loading import LoadAnnotations, LoadImageFromNDArray
+from .loading import BadSampleError, LoadAnnotations, LoadImageFromFile, LoadImageFromNDArray
 from .transforms import PhotoMetricDistortion, RandomCrop
 
 __all__ = [
-    'LoadAnnotations', 'LoadImageFromNDArray', 'RandomCrop', 'PhotoMetricDistortion',
+    'BadSampleError', 'LoadAnnotations', 'LoadImageFromFile', 'LoadImageFromNDArray', 'RandomCrop', 'PhotoMetricDistortion',
     'PackSegInputs'
 ]

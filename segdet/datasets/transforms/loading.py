@@ -1,13 +1,41 @@
-"""Load label maps (checked against their image and the class list) and in-memory images."""
+"""Load images and label maps (checked against their image and the class list).
+
+A file that cannot be read or decoded raises :class:`BadSampleError` naming it; a data set
+with ``skip_bad_samples=True`` replaces such a sample during training.
+"""
 from typing import Optional
 
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import LoadAnnotations as MMCVLoadAnnotations
-from mmcv.transforms import LoadImageFromFile
+from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
 
 from segdet.registry import TRANSFORMS
+
+
+class BadSampleError(OSError):
+    """An image or label file of a sample is missing, unreadable or cannot be decoded."""
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFile(MMCVLoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` (same arguments) raising :class:`BadSampleError`.
+
+    mmcv raises a bare ``AssertionError`` for bytes it cannot decode; this names the file and
+    gives data sets one error type to catch (``skip_bad_samples``).
+
+    Required keys: img_path. Added keys: img, img_shape, ori_shape.
+    """
+
+    def transform(self, results: dict) -> Optional[dict]:
+        path = results.get('img_path')
+        try:
+            return super().transform(results)
+        except BadSampleError:
+            raise
+        except (OSError, AssertionError, ValueError) as err:
+            raise BadSampleError(f'cannot read image {path}: {type(err).__name__}: {err}') from err
 
 
 def reduce_zero_label(seg_map: np.ndarray, ignore_index: int = 255) -> np.ndarray:
@@ -131,9 +159,15 @@ class LoadAnnotations(MMCVLoadAnnotations):
                 f'LoadAnnotations: no seg_map_path for image {results.get("img_path")}: the data '
                 f"set has no data_prefix['seg_map_path']; give it one or drop LoadAnnotations "
                 f'from the pipeline')
-        data = fileio.get(path, backend_args=self.backend_args)
-        raw = as_single_channel(
-            mmcv.imfrombytes(data, flag='unchanged', backend=self.imdecode_backend), path)
+        try:
+            data = fileio.get(path, backend_args=self.backend_args)
+            decoded = mmcv.imfrombytes(data, flag='unchanged', backend=self.imdecode_backend)
+        except (OSError, ValueError) as err:
+            raise BadSampleError(
+                f'cannot read label map {path}: {type(err).__name__}: {err}') from err
+        if decoded is None:
+            raise BadSampleError(f'cannot decode label map {path}')
+        raw = as_single_channel(decoded, path)
         raw = raw.astype(np.uint8) if raw.max(initial=0) <= 255 and raw.min(
             initial=0) >= 0 else raw.astype(np.int64)
         self._check_size(raw, results)

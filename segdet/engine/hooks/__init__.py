@@ -1,4 +1,14 @@
-"""Hooks."""
+"""Hooks: crash-safe checkpoints, training guards, early stop at a target, visualisation."""
+from .checkpoint_hook import CheckpointHook
+from .invalid_loss_hook import CheckInvalidLossHook, NonFiniteLossError, non_finite_terms
+from .memory_format_hook import MemoryFormatHook
 from .seg_visualization_hook import SegVisualizationHook
+from .skipped_samples_hook import SkippedSamplesHook, skipped_in_batch
+from .sync_norm_buffers_hook import SyncNormBuffersHook, all_reduce_float_buffers
+from .target_metric_stop_hook import TargetMetricStopHook, targets_reached
 
-__all__ = ['SegVisualizationHook']
+__all__ = [
+    'CheckpointHook', 'CheckInvalidLossHook', 'NonFiniteLossError', 'non_finite_terms',
+    'MemoryFormatHook', 'SegVisualizationHook', 'SkippedSamplesHook', 'skipped_in_batch',
+    'SyncNormBuffersHook', 'all_reduce_float_buffers', 'TargetMetricStopHook', 'targets_reached'
+]

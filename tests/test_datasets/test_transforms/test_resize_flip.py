@@ -33,9 +33,10 @@ def test_names_resolve_to_mmcv(build) -> None:
     assert type(build(dict(type='Resize', scale=(8, 8)))) is mmcv_t.Resize
     assert type(build(dict(type='RandomFlip', prob=0.5))) is mmcv_t.RandomFlip
     assert type(build(dict(type='RandomResize', scale=(8, 8)))) is mmcv_t.RandomResize
-    assert type(build(dict(type='LoadImageFromFile'))) is mmcv_t.LoadImageFromFile
-    from segdet.datasets.transforms import LoadAnnotations
+    from segdet.datasets.transforms import LoadAnnotations, LoadImageFromFile
     assert type(build(dict(type='LoadAnnotations'))) is LoadAnnotations  # segdet's wins
+    loader = build(dict(type='LoadImageFromFile'))  # mmcv's, with errors that name the file
+    assert type(loader) is LoadImageFromFile and isinstance(loader, mmcv_t.LoadImageFromFile)
 
 
 def test_resize_keep_ratio_uses_nearest_for_labels(build) -> None:
