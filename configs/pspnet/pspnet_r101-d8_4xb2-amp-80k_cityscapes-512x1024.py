@@ -1,0 +1,9 @@
+# Mixed precision: as pspnet_r101-d8_4xb2-80k_cityscapes-512x1024 with segdet's AmpOptimWrapper
+# (fp16 autocast on CUDA with a fixed loss scale of 512, as mmseg's published fp16 run; bf16 on a
+# CPU with native bf16). Same as passing --amp to tools/train.py, except for the fixed scale.
+_base_ = './pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.py'
+optim_wrapper = dict(
+    _delete_=True,
+    type='AmpOptimWrapper',
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005),
+    loss_scale=512.0)
