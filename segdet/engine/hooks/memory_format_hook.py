@@ -28,6 +28,20 @@ def _inputs_to(memory_format: torch.memory_format):
     return hook
 
 
+def to_memory_format(model: torch.nn.Module, memory_format: str = 'channels_last') -> None:
+    """Convert ``model``'s parameters and, through a forward pre-hook, its 4-D ``inputs``.
+
+    Args:
+        model: The (unwrapped) model; called as ``model(inputs, ...)`` or
+            ``model(inputs=..., ...)``.
+        memory_format: 'channels_last' or 'contiguous'.
+    """
+    if memory_format not in _FORMATS:
+        raise ValueError(f'memory_format must be one of {sorted(_FORMATS)}, got {memory_format!r}')
+    model.to(memory_format=_FORMATS[memory_format])
+    model.register_forward_pre_hook(_inputs_to(_FORMATS[memory_format]), with_kwargs=True)
+
+
 @HOOKS.register_module()
 class MemoryFormatHook(Hook):
     """Convert the model (and its 4-D inputs) to ``memory_format`` before the first run.
@@ -42,15 +56,14 @@ class MemoryFormatHook(Hook):
         if memory_format not in _FORMATS:
             raise ValueError(f'MemoryFormatHook: memory_format must be one of {sorted(_FORMATS)},'
                              f' got {memory_format!r}')
-        self.memory_format = _FORMATS[memory_format]
+        self.memory_format = memory_format
         self._converted = False
 
     def _convert(self, runner) -> None:
         if self._converted:
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        model.to(memory_format=self.memory_format)
-        model.register_forward_pre_hook(_inputs_to(self.memory_format), with_kwargs=True)
+        to_memory_format(model, self.memory_format)
         self._converted = True
 
     def before_train(self, runner) -> None:

@@ -57,6 +57,19 @@ def resolve_amp_dtype(dtype: Optional[Union[str, torch.dtype]], device_type: str
     return _DTYPES[dtype]
 
 
+def autocast_enabled(dtype: Optional[Union[str, torch.dtype]], device_type: str) -> bool:
+    """Whether ``--amp`` autocasts on ``device_type``: always, except bf16 on a CPU without
+    native bf16 when no dtype was asked for explicitly (the wrapper's rule)."""
+    cast = resolve_amp_dtype(dtype, device_type)
+    return not (dtype is None and cast == torch.bfloat16 and bf16_is_emulated(device_type))
+
+
+def inference_autocast(device_type: str, dtype: Optional[Union[str, torch.dtype]] = None):
+    """The autocast context ``--amp`` inference uses (see :func:`autocast_enabled`)."""
+    return torch.autocast(device_type, dtype=resolve_amp_dtype(dtype, device_type),
+                          enabled=autocast_enabled(dtype, device_type))
+
+
 @OPTIM_WRAPPERS.register_module()
 class AmpOptimWrapper(OptimWrapper):
     """Autocast forward passes; scale fp16 losses dynamically.
@@ -76,10 +89,9 @@ class AmpOptimWrapper(OptimWrapper):
         super().__init__(**kwargs)
         self.device_type = device_type or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.cast_dtype = resolve_amp_dtype(dtype, self.device_type)
-        self.enabled = True
+        self.enabled = autocast_enabled(dtype, self.device_type)
         if self.cast_dtype == torch.bfloat16 and bf16_is_emulated(self.device_type):
-            if dtype is None:
-                self.enabled = False
+            if not self.enabled:
                 warnings.warn(f'AmpOptimWrapper: {NO_NATIVE_BF16}; training in fp32. Set '
                               "optim_wrapper.dtype='bfloat16' to force bf16 anyway.")
             else:

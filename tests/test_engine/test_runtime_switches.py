@@ -1,0 +1,89 @@
+"""configure_runtime (SyncBN, gloo, flush-denormal, channels_last) and MemoryFormatHook."""
+import types
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from segdet.engine import MemoryFormatHook
+from segdet.utils import configure_runtime, resolve_channels_last
+
+SYNC_MODEL = dict(type='EncoderDecoder', backbone=dict(norm_cfg=dict(type='SyncBN')))
+
+
+def cfg(**extra) -> Config:
+    return Config(dict(model=SYNC_MODEL, env_cfg=dict(dist_cfg=dict(backend='nccl')), **extra))
+
+
+@pytest.fixture(autouse=True)
+def restore_flush_denormal():
+    yield
+    torch.set_flush_denormal(False)
+
+
+def test_single_process_reverts_sync_bn_and_flushes_denormals() -> None:
+    c = cfg()
+    configure_runtime(c, 'none')
+    assert c.model.backbone.norm_cfg.type == 'BN'
+    assert c.env_cfg.dist_cfg.backend == 'nccl'  # untouched: not distributed
+    assert torch.tensor([1e-40]).item() == 0.0  # flushed (a float32 denormal)
+
+
+def test_flush_denormal_can_be_disabled() -> None:
+    c = cfg()
+    c.env_cfg.flush_denormal = False
+    configure_runtime(c, 'none')
+    assert torch.tensor([1e-40]).item() != 0.0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU-only behaviour')
+def test_distributed_without_cuda_uses_gloo_bn_and_buffer_sync() -> None:
+    c = cfg()
+    with pytest.warns(UserWarning, match='SyncBN replaced by BN'):
+        configure_runtime(c, 'pytorch')
+    assert c.env_cfg.dist_cfg.backend == 'gloo'
+    assert c.model.backbone.norm_cfg.type == 'BN'
+    assert c.model_wrapper_cfg == dict(type='MMDistributedDataParallel', device_ids=None,
+                                       broadcast_buffers=False)
+    assert [h['type'] for h in c.custom_hooks] == ['SyncNormBuffersHook']
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU-only behaviour')
+def test_channels_last_resolution() -> None:
+    assert resolve_channels_last(cfg(), None, amp=True) is True  # --amp on CPU: on
+    assert resolve_channels_last(cfg(), None, amp=False) is False
+    assert resolve_channels_last(cfg(), False, amp=True) is False  # --no-channels-last wins
+    assert resolve_channels_last(cfg(channels_last=True), None, amp=False) is True
+    c = cfg(custom_hooks=[dict(type='CheckInvalidLossHook')])
+    configure_runtime(c, 'none', amp=True)
+    configure_runtime(c, 'none', amp=True)  # idempotent
+    assert [h['type'] for h in c.custom_hooks] == ['CheckInvalidLossHook', 'MemoryFormatHook']
+
+
+def test_memory_format_hook_converts_model_and_inputs() -> None:
+    seen = {}
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            seen['input_cl'] = inputs.is_contiguous(memory_format=torch.channels_last)
+            return self.conv(inputs)
+
+    net = Net()
+    runner = types.SimpleNamespace(model=net)
+    hook = MemoryFormatHook()
+    hook.before_train(runner)
+    hook.before_val(runner)  # converting twice registers one input hook
+    assert net.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    out = net(inputs=torch.randn(2, 3, 8, 8), mode='tensor')
+    assert seen['input_cl'] and out.is_contiguous(memory_format=torch.channels_last)
+    out = net(torch.randn(2, 3, 8, 8))  # positional inputs too
+    assert seen['input_cl']
+    reference = torch.nn.functional.conv2d(torch.ones(1, 3, 8, 8), net.conv.weight.contiguous(),
+                                           net.conv.bias)
+    torch.testing.assert_close(net(torch.ones(1, 3, 8, 8)), reference)
+    with pytest.raises(ValueError, match='memory_format must be one of'):
+        MemoryFormatHook('nhwc')
