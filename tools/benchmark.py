@@ -11,6 +11,7 @@ unless ``--amp-dtype bfloat16`` forces it.
 """
 import argparse
 import itertools
+import logging
 import json
 import os.path as osp
 import warnings
@@ -18,6 +19,7 @@ from typing import Iterator
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner, load_checkpoint
@@ -104,7 +106,13 @@ def main() -> None:
         if args.checkpoint:
             load_checkpoint(model, args.checkpoint, map_location='cpu')
         elif hasattr(model, 'init_weights'):
-            model.init_weights()
+            logger = MMLogger.get_current_instance()
+            level = logger.level
+            logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
+            try:
+                model.init_weights()
+            finally:
+                logger.setLevel(level)
         model.to(args.device)
         if channels_last:
             to_memory_format(model, 'channels_last')

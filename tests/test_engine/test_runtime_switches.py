@@ -49,8 +49,10 @@ def test_distributed_without_cuda_uses_gloo_bn_and_buffer_sync() -> None:
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU-only behaviour')
-def test_channels_last_resolution() -> None:
-    assert resolve_channels_last(cfg(), None, amp=True) is True  # --amp on CPU: on
+def test_channels_last_resolution(monkeypatch) -> None:
+    from segdet.engine.optimizers import amp_optim_wrapper
+    monkeypatch.setattr(amp_optim_wrapper, 'cpu_supports_bf16', lambda: True)
+    assert resolve_channels_last(cfg(), None, amp=True) is True  # --amp (bf16) on CPU: on
     assert resolve_channels_last(cfg(), None, amp=False) is False
     assert resolve_channels_last(cfg(), False, amp=True) is False  # --no-channels-last wins
     assert resolve_channels_last(cfg(channels_last=True), None, amp=False) is True
@@ -58,6 +60,11 @@ def test_channels_last_resolution() -> None:
     configure_runtime(c, 'none', amp=True)
     configure_runtime(c, 'none', amp=True)  # idempotent
     assert [h['type'] for h in c.custom_hooks] == ['CheckInvalidLossHook', 'MemoryFormatHook']
+    # Without native bf16, --amp trains fp32, where NHWC is slower here: stays NCHW.
+    monkeypatch.setattr(amp_optim_wrapper, 'cpu_supports_bf16', lambda: False)
+    assert resolve_channels_last(cfg(), None, amp=True) is False
+    forced = cfg(optim_wrapper=dict(type='AmpOptimWrapper', dtype='bfloat16'))
+    assert resolve_channels_last(forced, None, amp=True) is True
 
 
 def test_memory_format_hook_converts_model_and_inputs() -> None:

@@ -1,0 +1,151 @@
+"""Python API for segmentation models: build from a config, predict, draw the result.
+
+    >>> from segdet.apis import init_model, inference_model, show_result
+    >>> model = init_model('configs/demo/deeplabv3plus_r18b_1xb8-400_shapes-128x128.py',
+    ...                    'work_dirs/demo/iter_400.pth')
+    >>> sample = inference_model(model, 'data/shapes/leftImg8bit/val/shapes/val_00000_leftImg8bit.png')
+    >>> sample.pred_sem_seg.data.shape        # (1, H, W) class indices at the image's size
+    >>> show_result(model, img_path, sample, out_file='overlay.png')
+"""
+import copy
+import os
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
+
+import segdet.engine  # noqa: F401  (the safe checkpoint loader)
+from segdet.registry import DATASETS, MODELS, TRANSFORMS
+from segdet.structures import DataSample
+from segdet.utils import revert_sync_bn_cfg
+from segdet.visualization.seg_overlay import overlay_sem_seg
+
+ImageInput = Union[str, os.PathLike, np.ndarray]
+
+
+def _load_config(config: Union[str, os.PathLike, Config],
+                 cfg_options: Optional[dict]) -> Config:
+    if isinstance(config, (str, os.PathLike)):
+        if not os.path.isfile(config):
+            raise FileNotFoundError(f'config file not found: {config}')
+        config = Config.fromfile(str(config))
+    elif not isinstance(config, Config):
+        raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
+    else:
+        config = copy.deepcopy(config)
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
+    return config
+
+
+def _dataset_meta(cfg: Config, checkpoint_meta: Optional[dict]) -> dict:
+    """``classes``/``palette``: from the checkpoint when it has them, else the test data set."""
+    if checkpoint_meta and checkpoint_meta.get('dataset_meta'):
+        return dict(checkpoint_meta['dataset_meta'])
+    dataset_cfg = cfg.get('test_dataloader', {}).get('dataset', {})
+    meta: dict = {}
+    dataset_type = dataset_cfg.get('type')
+    if dataset_type:
+        with DefaultScope.overwrite_default_scope('segdet'):
+            cls = DATASETS.get(dataset_type)
+        meta.update(copy.deepcopy(getattr(cls, 'METAINFO', {}) or {}))
+    meta.update(dataset_cfg.get('metainfo') or {})
+    return meta
+
+
+def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
+               device: str = 'cpu', cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """Build a model from a config, load weights, and put it in eval mode on ``device``.
+
+    Args:
+        config: Config file or ``Config``.
+        checkpoint: Weights (loaded with segdet's safe loader); None keeps the initialisation.
+        device: 'cpu', 'cuda', 'cuda:1', ...
+        cfg_options: Overrides merged into the config, as ``--cfg-options``.
+
+    Returns:
+        The model, with ``model.cfg`` (the resolved config) and ``model.dataset_meta``
+        (``classes``, ``palette``).
+    """
+    cfg = _load_config(config, cfg_options)
+    cfg.model = revert_sync_bn_cfg(cfg.model)
+    cfg.model.pretrained = None
+    cfg.model.train_cfg = None
+    with DefaultScope.overwrite_default_scope('segdet'):
+        model = MODELS.build(cfg.model)
+    meta = None
+    if checkpoint is not None:
+        loaded = load_checkpoint(model, checkpoint, map_location='cpu')
+        meta = loaded.get('meta') if isinstance(loaded, dict) else None
+    model.cfg = cfg
+    model.dataset_meta = _dataset_meta(cfg, meta)
+    return model.to(device).eval()
+
+
+def _inference_pipeline(cfg: Config, from_array: bool) -> Compose:
+    """The config's test pipeline without label loading; arrays skip file loading."""
+    steps = [copy.deepcopy(t) for t in cfg.test_pipeline
+             if t['type'] not in ('LoadAnnotations', 'mmseg.LoadAnnotations')]
+    if not steps or 'LoadImage' not in steps[0]['type']:
+        raise ValueError('the config\'s test_pipeline must start with an image-loading '
+                         f'transform, got {steps[0]["type"] if steps else "nothing"}')
+    if from_array:
+        steps[0] = dict(type='LoadImageFromNDArray')
+    with DefaultScope.overwrite_default_scope('segdet'):
+        return Compose([TRANSFORMS.build(t) for t in steps])
+
+
+def inference_model(model: torch.nn.Module, imgs: Union[ImageInput, Sequence[ImageInput]]
+                    ) -> Union[DataSample, list[DataSample]]:
+    """Predict one image or a list: paths or (H, W, 3) BGR uint8 arrays.
+
+    Returns:
+        One ``DataSample`` per image (a list for a list input) with ``pred_sem_seg`` (1, H, W)
+        class indices and ``seg_logits`` (C, H, W) at the image's own size.
+    """
+    single = not isinstance(imgs, (list, tuple))
+    items = [imgs] if single else list(imgs)
+    if not items:
+        return []
+    cfg = model.cfg
+    data = []
+    for item in items:
+        if isinstance(item, np.ndarray):
+            if item.ndim != 3 or item.shape[2] != 3:
+                raise ValueError(f'inference_model: arrays must be (H, W, 3) BGR images, got '
+                                 f'shape {item.shape}')
+            data.append(_inference_pipeline(cfg, True)(dict(img=item)))
+        else:
+            if not os.path.isfile(item):
+                raise FileNotFoundError(f'image file not found: {item}')
+            data.append(_inference_pipeline(cfg, False)(dict(img_path=str(item))))
+    with torch.no_grad():
+        results = model.test_step(pseudo_collate(data))
+    return results[0] if single else results
+
+
+def show_result(model: torch.nn.Module, img: ImageInput, result: DataSample,
+                out_file: Optional[Union[str, Path]] = None, opacity: float = 0.5
+                ) -> np.ndarray:
+    """Draw ``result.pred_sem_seg`` over the image with the data set's palette.
+
+    Returns:
+        The (H, W, 3) BGR overlay; also written to ``out_file`` when given.
+    """
+    image = img if isinstance(img, np.ndarray) else cv2.imread(str(img), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f'cannot read image {img}')
+    pred = result.pred_sem_seg.data[0].cpu().numpy()
+    overlay = overlay_sem_seg(image, pred, (getattr(model, 'dataset_meta', None) or {}).get(
+        'palette'), alpha=opacity)
+    if out_file is not None:
+        os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
+        if not cv2.imwrite(str(out_file), overlay):
+            raise OSError(f'cannot write {out_file}')
+    return overlay
