@@ -102,3 +102,24 @@ def test_image_demo_writes_png(model_and_ckpt, images, tmp_path) -> None:
     assert written.shape == (48, 48, 3)
     assert not np.array_equal(written, cv2.imread(str(images[0])))  # labels were drawn
     assert 'classes predicted:' in done.stdout
+
+
+class _Payload:
+    """Unpickling this would create a directory: init_model must refuse before that."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return (os.makedirs, (self.marker,))
+
+
+def test_init_model_refuses_a_malicious_checkpoint(tmp_path) -> None:
+    from segdet.engine import UnsafeCheckpointError
+    marker = tmp_path / 'payload_ran'
+    evil = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': {'x': _Payload(str(marker))}}, evil)
+    with pytest.raises(UnsafeCheckpointError, match='makedirs'):
+        init_model(DEMO, str(evil), cfg_options=SMALL)
+    assert not marker.exists()
