@@ -12,8 +12,7 @@ from mmengine.runner import Runner
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
 from segdet.engine.optimizers import NO_NATIVE_BF16, bf16_is_emulated
 from segdet.utils import (configure_runtime, init_cpu_distributed, prepare_tool_process,
-                          registry_hints,
-                          warn_unknown_cfg_options)
+                          registry_hints, warn_unknown_cfg_options)
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,7 +32,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='run inference under autocast')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='model and inputs in channels_last (default: the config\'s '
-                        '`channels_last`, else on with --amp on a CPU)')
+                        '`channels_last`, else on where --amp runs bf16 on a CPU)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load the checkpoint with full unpickling (only for trusted files)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,

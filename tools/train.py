@@ -8,8 +8,7 @@ from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
 from segdet.utils import (configure_runtime, init_cpu_distributed, prepare_tool_process,
-                          registry_hints,
-                          warn_unknown_cfg_options)
+                          registry_hints, warn_unknown_cfg_options)
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,7 +23,7 @@ def parse_args() -> argparse.Namespace:
                         help='mixed precision: fp16 + dynamic loss scaling on CUDA, bf16 on CPU')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='model and inputs in channels_last (default: the config\'s '
-                        '`channels_last`, else on with --amp on a CPU)')
+                        '`channels_last`, else on where --amp runs bf16 on a CPU)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load checkpoints with full unpickling (only for files you trust; '
                         'or set `trust_checkpoint = True` in the config)')
@@ -50,7 +49,6 @@ def build_cfg(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
-    configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -58,6 +56,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
                              f'the config has {optim_wrapper!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

@@ -27,7 +27,8 @@ def prepare_tool_process() -> None:
 
 def resolve_channels_last(cfg: Config, flag: Optional[bool], amp: bool) -> bool:
     """Whether to run channels_last: ``--[no-]channels-last``, else the config's
-    ``channels_last``, else on where ``--amp`` runs bf16 autocast on a CPU.
+    ``channels_last``, else on where ``--amp`` (or an ``AmpOptimWrapper`` config) runs bf16
+    autocast on a CPU.
 
     NHWC is oneDNN's native layout for bf16 on CPUs with AMX/AVX512-BF16. In fp32 it is not a
     general win: on an AVX2-only CPU, a PSPNet R-50-D8 training step took 78.8 s in
@@ -38,11 +39,12 @@ def resolve_channels_last(cfg: Config, flag: Optional[bool], amp: bool) -> bool:
         return flag
     if cfg.get('channels_last') is not None:
         return bool(cfg.channels_last)
+    optim_wrapper = cfg.get('optim_wrapper') or {}
+    amp = amp or optim_wrapper.get('type') == 'AmpOptimWrapper'  # e.g. the *-amp-* configs
     if not amp or torch.cuda.is_available():
         return False
     from segdet.engine.optimizers import autocast_enabled  # engine imports utils lazily too
-    dtype = (cfg.get('optim_wrapper') or {}).get('dtype')
-    return autocast_enabled(dtype, 'cpu')
+    return autocast_enabled(optim_wrapper.get('dtype'), 'cpu')
 
 
 def configure_runtime(cfg: Config, launcher: str = 'none', amp: bool = False,

@@ -65,6 +65,7 @@ def test_channels_last_resolution(monkeypatch) -> None:
     assert resolve_channels_last(cfg(), None, amp=True) is False
     forced = cfg(optim_wrapper=dict(type='AmpOptimWrapper', dtype='bfloat16'))
     assert resolve_channels_last(forced, None, amp=True) is True
+    assert resolve_channels_last(forced, None, amp=False) is True  # an amp config, no --amp
 
 
 def test_memory_format_hook_converts_model_and_inputs() -> None:
