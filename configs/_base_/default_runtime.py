@@ -19,7 +19,9 @@ load_from = None
 resume = False
 # Training guards: stop at the first NaN/inf loss (naming the iteration and the loss term,
 # before a bad state can be checkpointed); count samples skipped by `skip_bad_samples=True`.
+# TrainBenchmarkHook: memory in every log line, mean s/iter and peak memory at the end.
 custom_hooks = [
     dict(type='CheckInvalidLossHook', interval=1),
     dict(type='SkippedSamplesHook'),
+    dict(type='TrainBenchmarkHook', warmup=5),
 ]

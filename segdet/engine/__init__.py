@@ -9,7 +9,8 @@ from .atomic_io import (AtomicLocalBackend, atomic_write_bytes, atomic_write_tex
 from .checkpoint import (UnsafeCheckpointError, allowed_globals, load_checkpoint_file,
                          trust_checkpoints)
 from .hooks import (CheckInvalidLossHook, CheckpointHook, MemoryFormatHook, NonFiniteLossError,
-                    SegVisualizationHook, SkippedSamplesHook, TargetMetricStopHook)
+                    SegVisualizationHook, SkippedSamplesHook, TargetMetricStopHook,
+                    TrainBenchmarkHook)
 from .optimizers import AmpOptimWrapper
 
 install_atomic_local_backend()
@@ -19,5 +20,5 @@ __all__ = [
     'install_atomic_local_backend', 'UnsafeCheckpointError', 'allowed_globals',
     'load_checkpoint_file', 'trust_checkpoints', 'CheckInvalidLossHook', 'CheckpointHook',
     'MemoryFormatHook', 'NonFiniteLossError', 'SegVisualizationHook', 'SkippedSamplesHook', 'TargetMetricStopHook',
-    'AmpOptimWrapper'
+    'TrainBenchmarkHook', 'AmpOptimWrapper'
 ]
