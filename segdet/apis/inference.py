@@ -1,8 +1,8 @@
 """Python API for segmentation models: build from a config, predict, draw the result.
 
     >>> from segdet.apis import init_model, inference_model, show_result
-    >>> model = init_model('configs/demo/deeplabv3plus_r18b_1xb8-400_shapes-128x128.py',
-    ...                    'work_dirs/demo/iter_400.pth')
+    >>> model = init_model('configs/demo/deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py',
+    ...                    'work_dirs/demo/iter_1500.pth')
     >>> sample = inference_model(model, 'data/shapes/leftImg8bit/val/shapes/val_00000_leftImg8bit.png')
     >>> sample.pred_sem_seg.data.shape        # (1, H, W) class indices at the image's size
     >>> show_result(model, img_path, sample, out_file='overlay.png')

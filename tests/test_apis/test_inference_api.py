@@ -14,7 +14,7 @@ from segdet.apis import inference_model, init_model, show_result
 from segdet.datasets.synthetic import write_shapes_tree
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / 'configs' / 'demo' / 'deeplabv3plus_r18b_1xb8-400_shapes-128x128.py'
+DEMO = REPO / 'configs' / 'demo' / 'deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py'
 SMALL = {'model.backbone.base_channels': 8, 'model.backbone.stem_channels': 8,
          'model.decode_head.in_channels': 64, 'model.decode_head.c1_in_channels': 8,
          'model.decode_head.channels': 8, 'model.decode_head.c1_channels': 4}

@@ -12,7 +12,7 @@ from segdet.registry import MODELS
 from tool_run_helpers import REPO, cli_options, data_options, run_tool
 
 CONFIG = REPO / 'projects' / 'example_project' / 'configs' / (
-    'lightfuse_se-r18b_1xb8-400_shapes-128x128.py')
+    'lightfuse_se-r18b_1xb8-1500_shapes-128x128.py')
 SMALL = {'model.data_preprocessor.size': (64, 64), 'model.backbone.base_channels': 8,
          'model.backbone.stem_channels': 8, 'model.decode_head.in_channels': 64,
          'model.decode_head.low_in_channels': 8, 'model.decode_head.channels': 8,

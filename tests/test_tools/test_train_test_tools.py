@@ -303,7 +303,7 @@ def test_unknown_cfg_option_warns_with_its_name(tool_name, request, tmp_path,
     messages = [str(w.message) for w in record if '--cfg-options' in str(w.message)]
     assert len(messages) == 1
     assert "'train_cfg.max_iter'" in messages[0] and str(DEMO_CONFIG.name) in messages[0]
-    assert cfg.train_cfg.max_iters == 400  # the typo did not change the real key
+    assert cfg.train_cfg.max_iters == 1500  # the typo did not change the real key
 
 
 def test_slide_mode_without_crop_size_names_the_flag(tmp_path, tool_argv, test_tool) -> None:

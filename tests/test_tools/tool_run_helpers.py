@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_CONFIG = REPO / 'configs' / 'demo' / 'deeplabv3plus_r18b_1xb8-400_shapes-128x128.py'
+DEMO_CONFIG = REPO / 'configs' / 'demo' / 'deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py'
 DEMO_NAME = DEMO_CONFIG.stem
 
 #: 16 train + 8 val images of 64x64 (the demo trains on 400 + 100 of 128x128).

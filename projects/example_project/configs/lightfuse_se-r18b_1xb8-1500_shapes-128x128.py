@@ -1,7 +1,7 @@
 # The example project's model on the demo data: segdet's demo config with the project's
 # SE-gated ResNet-18 and light fusion head. Run from the repository root:
-#   python tools/train.py projects/example_project/configs/lightfuse_se-r18b_1xb8-400_shapes-128x128.py
-_base_ = ['../../../configs/demo/deeplabv3plus_r18b_1xb8-400_shapes-128x128.py']
+#   python tools/train.py projects/example_project/configs/lightfuse_se-r18b_1xb8-1500_shapes-128x128.py
+_base_ = ['../../../configs/demo/deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py']
 custom_imports = dict(imports=['projects.example_project.example_pkg'],
                       allow_failed_imports=False)
 norm_cfg = dict(type='BN', requires_grad=True)
