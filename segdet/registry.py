@@ -25,14 +25,50 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
-from mmengine.registry import Registry
+from mmengine.registry import Registry as MMEngineRegistry
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS',
     'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS',
     'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS',
     'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS', 'INFERENCERS',
+    'DuplicateRegistrationError', 'Registry',
 ]
+
+
+def _origin(obj: object) -> str:
+    """``module.QualName (file:line)`` of a registered class or function."""
+    import inspect
+    name = f'{getattr(obj, "__module__", "?")}.{getattr(obj, "__qualname__", obj)}'
+    try:
+        _, line = inspect.getsourcelines(obj)
+        return f'{name} ({inspect.getsourcefile(obj)}:{line})'
+    except (OSError, TypeError):
+        return name
+
+
+class DuplicateRegistrationError(KeyError):
+    """A name registered twice in one registry without ``force=True``."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class Registry(MMEngineRegistry):
+    """mmengine's Registry whose duplicate-name error says where both modules come from."""
+
+    def _register_module(self, module, module_name=None, force: bool = False) -> None:
+        if not force:
+            names = [module_name] if isinstance(module_name, str) else (
+                module_name or [getattr(module, '__name__', None)])
+            for name in names:
+                if name in self._module_dict:
+                    raise DuplicateRegistrationError(
+                        f"{name!r} is already registered in segdet's {self.name!r} registry by "
+                        f'{_origin(self._module_dict[name])}; {_origin(module)} registers the '
+                        'same name. Rename one of them, or pass force=True to '
+                        'register_module() to replace the first.')
+        super()._register_module(module, module_name, force)
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['segdet.engine'])
 RUNNER_CONSTRUCTORS = Registry(
