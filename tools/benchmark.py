@@ -25,8 +25,8 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner, load_checkpoint
 
 import segdet.engine  # noqa: F401  (safe checkpoint loader, hooks, AmpOptimWrapper)
-from segdet.engine.benchmark import (benchmark_inference, benchmark_train, peak_memory_mb,
-                                     random_seg_batch)
+from segdet.engine.benchmark import (benchmark_data, benchmark_inference, benchmark_train,
+                                     inference_flops, peak_memory_mb, random_seg_batch)
 from segdet.engine.hooks.memory_format_hook import to_memory_format
 from segdet.engine.optimizers import autocast_enabled, inference_autocast
 from segdet.registry import MODELS
@@ -39,7 +39,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Benchmark training or inference speed')
     parser.add_argument('config')
     parser.add_argument('checkpoint', nargs='?', help='weights to load (default: random init)')
-    parser.add_argument('--task', choices=['train', 'inference'], default='inference')
+    parser.add_argument('--task', choices=['train', 'inference', 'data'], default='inference',
+                        help='data: images/s of the train data loader with its workers')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                         help='random inputs of this size instead of the data set')
     parser.add_argument('--batch-size', type=int,
@@ -55,6 +56,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--threads', type=int, help='torch.set_num_threads on CPU')
     parser.add_argument('--out', help='write the figures and the environment as JSON')
     parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--no-flops', action='store_true',
+                        help='inference: skip counting the network\'s FLOPs (a JIT trace)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -78,7 +81,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
 
 def batches(cfg: Config, args: argparse.Namespace) -> Iterator[dict]:
     """Endless batches: one random batch repeated (``--shape``) or the config's loader."""
-    train = args.task == 'train'
+    train = args.task in ('train', 'data')
     batch_size = args.batch_size or (cfg.train_dataloader.batch_size if train else 1)
     if args.shape:
         batch = random_seg_batch(batch_size, tuple(args.shape),
@@ -100,6 +103,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = build_cfg(args)
+    if args.task == 'data':
+        run_data_task(cfg, args)
+        return
     channels_last = resolve_channels_last(cfg, args.channels_last, args.amp)
     with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
         model = MODELS.build(cfg.model)
@@ -129,6 +135,8 @@ def main() -> None:
             context = inference_autocast(device_type, args.amp_dtype) if args.amp else None
             result = benchmark_inference(model, data, args.num_warmup, args.num_iters,
                                          args.device, context, progress)
+            if not args.no_flops and cfg.model.get('test_cfg', {}).get('mode', 'whole') == 'whole':
+                result['flops_per_image'] = inference_flops(model, next(data))
     if args.amp and not amp_on:
         warnings.warn('--amp: no autocast on this device (no native bf16); figures are fp32')
     batch_size = args.batch_size or (cfg.train_dataloader.batch_size
@@ -141,14 +149,39 @@ def main() -> None:
                   peak_memory_mb=peak_memory_mb(args.device), **result)
     if args.task == 'inference':
         record['s_per_image'] = record['s_per_iter'] / batch_size
+        if record.get('flops_per_image'):
+            record['gflops_per_image'] = record['flops_per_image'] / 1e9
+            record['achieved_gflops_per_s'] = record['gflops_per_image'] / record['s_per_image']
     record['environment'] = environment_info()
     unit = 's/iter' if args.task == 'train' else 's/im'
     value = record['s_per_iter'] if args.task == 'train' else record['s_per_image']
     print(format_table([dict(record, value=value)], [
         ('task', 'task', str), (unit, 'value', '.4f'), ('data s', 'data_time', '.4f'),
         ('batch', 'batch_size', 'd'), ('autocast', 'autocast', str),
-        ('channels_last', 'channels_last', str), ('peak MiB', 'peak_memory_mb', '.0f')],
+        ('channels_last', 'channels_last', str), ('peak MiB', 'peak_memory_mb', '.0f'),
+        ('GFLOPs/im', 'gflops_per_image', '.1f'), ('GFLOP/s', 'achieved_gflops_per_s', '.1f')],
         title=osp.basename(args.config)))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(record, f, indent=2)
+
+
+def run_data_task(cfg: Config, args: argparse.Namespace) -> None:
+    """Images per second of the train data loader (its pipeline and workers), no model."""
+    if args.shape:
+        raise ValueError('--task data measures the config\'s train data loader; drop --shape')
+    with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
+        data = batches(cfg, args)
+        batch_size = args.batch_size or cfg.train_dataloader.batch_size
+        result = benchmark_data(data, batch_size, args.num_warmup, args.num_iters,
+                                not args.no_progress)
+    record = dict(config=args.config, task='data', batch_size=batch_size,
+                  num_workers=cfg.train_dataloader.get('num_workers', 0), **result,
+                  environment=environment_info())
+    print(format_table([record], [('task', 'task', str), ('img/s', 'img_per_s', '.1f'),
+                                  ('s/batch', 's_per_batch', '.4f'), ('batch', 'batch_size', 'd'),
+                                  ('workers', 'num_workers', 'd')],
+                       title=osp.basename(args.config)))
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(record, f, indent=2)

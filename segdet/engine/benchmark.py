@@ -105,3 +105,29 @@ def benchmark_inference(model: torch.nn.Module, batches: Iterator[dict], warmup:
     out = _loop(batches, step, warmup, iters, device_sync(device), progress)
     return dict(s_per_iter=sum(out['step_times']) / iters, times=out['step_times'],
                 data_time=sum(out['data_times']) / iters, warmup=warmup, iters=iters)
+
+
+def benchmark_data(batches: Iterator[dict], batch_size: int, warmup: int = 5, iters: int = 20,
+                   progress: bool = False) -> dict:
+    """Throughput of a data loader: images per second over ``iters`` batches after warm-up.
+
+    Returns:
+        ``img_per_s``, ``s_per_batch``, ``times`` (each batch), ``warmup``, ``iters``.
+    """
+    out = _loop(batches, lambda data: None, warmup, iters, lambda: None, progress)
+    total = sum(out['data_times'])
+    return dict(img_per_s=batch_size * iters / total if total > 0 else float('inf'),
+                s_per_batch=total / iters, times=out['data_times'], warmup=warmup,
+                iters=iters)
+
+
+def inference_flops(model: torch.nn.Module, data: dict) -> Optional[int]:
+    """FLOPs (2 x multiply-adds) of the network on one pre-processed batch, per image; None
+    when the model has no tensor-mode ``_forward`` (only segmentors are counted)."""
+    from segdet.utils.benchmark import count_flops
+    if not hasattr(model, '_forward') or not hasattr(model, 'data_preprocessor'):
+        return None
+    with torch.no_grad():
+        inputs = model.data_preprocessor(data, False)['inputs']
+    counted = count_flops(model, inputs, fn=model._forward)
+    return counted.flops // inputs.shape[0]
