@@ -11,8 +11,8 @@ env_cfg = dict(
     flush_denormal=True,
 )
 vis_backends = [dict(type='LocalVisBackend')]
-# mmengine's generic Visualizer until segdet ships its own segmentation visualizer.
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+# Draws label maps in the data set's palette (SegVisualizationHook, tools/test.py --show-dir).
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -242,3 +244,15 @@ def test_skip_bad_samples_skips_and_counts(shapes_root, tmp_path) -> None:
     assert counts and counts == list(range(1, len(counts) + 1))
     assert f'{counts[-1]} bad sample(s) were skipped during training' in log
     assert (work / f'iter_{CKPT_EVERY * 2}.pth').exists()
+
+
+def test_validation_images_drawn_by_visualization_hook(shapes_root, tmp_path) -> None:
+    work = tmp_path / 'work'
+    train(engine_config(tmp_path, 'valvis'), work, shapes_root,
+          **{'train_cfg.max_iters': 2, 'default_hooks.visualization.type': 'SegVisualizationHook',
+             'default_hooks.visualization.draw': True})
+    drawn = sorted(work.glob('*/vis_data/vis_image/val_*.png'))
+    assert len(drawn) == 1  # first image of the single val batch, at iteration 2
+    img = cv2.imread(str(drawn[0]))
+    assert img.shape == (64, 128, 3)  # [ground truth | prediction] of a 64x64 image
+    assert not np.array_equal(img[:, :64], img[:, 64:])  # 2 iterations: pred != ground truth
