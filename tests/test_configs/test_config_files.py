@@ -311,7 +311,7 @@ def test_model_builds(path):
 # segdet configs must equal them except for the differences each README documents.
 MMSEG_CONFIGS = Path(os.environ.get('MMSEG_CONFIGS_DIR',
                                     '/work/ref/mmsegmentation/mmseg/.mim/configs'))
-ALLOWED_DIFFERENCES = ('default_scope', 'visualizer.type', 'model.pretrained',
+ALLOWED_DIFFERENCES = ('default_scope', 'model.pretrained',
                        'env_cfg.flush_denormal', 'custom_hooks', 'default_hooks.checkpoint.')
 ALLOWED_EXTRA_MMSEG = ('tta_model', 'tta_pipeline', 'img_ratios')
 
