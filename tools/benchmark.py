@@ -70,11 +70,15 @@ def build_cfg(args: argparse.Namespace) -> Config:
     if args.cfg_options:
         warn_unknown_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
-    if args.amp:
+    if args.amp and args.task == 'train':
+        if 'optim_wrapper' not in cfg:
+            raise ValueError(f'--task train needs an optim_wrapper; {args.config} has none')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
         if args.amp_dtype:
             cfg.optim_wrapper.dtype = args.amp_dtype
+    elif args.amp and args.amp_dtype and 'optim_wrapper' in cfg:
+        cfg.optim_wrapper.dtype = args.amp_dtype  # read by the channels_last default
     configure_runtime(cfg, 'none', amp=args.amp, channels_last=False)  # model converted below
     return cfg
 

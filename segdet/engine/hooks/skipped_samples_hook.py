@@ -28,6 +28,9 @@ class SkippedSamplesHook(Hook):
 
     priority = 'LOW'
 
+    def __init__(self) -> None:
+        self.total = 0
+
     def before_train(self, runner) -> None:
         self.total = int(runner.message_hub.get_info('skipped_samples', 0) or 0)
 

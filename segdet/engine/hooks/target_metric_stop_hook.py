@@ -56,7 +56,10 @@ class TargetMetricStopHook(Hook):
         self._warned_missing = False
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
-        if not metrics or not runner.train_loop or self.reached_at is not None:
+        # Only during training: a standalone runner.val() has no built train loop (the property
+        # would try to build one).
+        loop = getattr(runner, '_train_loop', None)
+        if not metrics or loop is None or isinstance(loop, dict) or self.reached_at is not None:
             return
         reached, missing = targets_reached(metrics, self.targets, self.rule)
         if missing and not self._warned_missing:
@@ -66,7 +69,7 @@ class TargetMetricStopHook(Hook):
                 f'results {sorted(metrics)}; training will not stop early.')
         if not reached:
             return
-        by_epoch = runner.train_loop.__class__.__name__.startswith('Epoch')
+        by_epoch = type(loop).__name__.startswith('Epoch')
         unit, step = ('epoch', runner.epoch) if by_epoch else ('iter', runner.iter)
         self.reached_at = step
         values = ', '.join(f'{k}={float(metrics[k]):.4f} (target {v})'
@@ -83,4 +86,4 @@ class TargetMetricStopHook(Hook):
             values += f'; checkpoint {path}'
         runner.logger.info(f'TargetMetricStopHook: all targets reached at {unit} {step}: '
                            f'{values}. Stopping training.')
-        runner.train_loop.stop_training = True
+        loop.stop_training = True
