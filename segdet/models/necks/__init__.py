@@ -1,1 +1,4 @@
-"""segdet.models.necks."""
+"""Necks between backbones and heads."""
+from .fpn import FPN
+
+__all__ = ['FPN']
