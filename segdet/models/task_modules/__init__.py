@@ -1,7 +1,9 @@
-"""Task modules of detectors: prior (anchor) generators, box coders, assigners."""
+"""Task modules of detectors: prior (anchor) generators, box coders, assigners, samplers."""
 from .assigners import AssignResult, MaxIoUAssigner, assign_by_overlaps
 from .coders import DeltaXYWHBBoxCoder
 from .prior_generators import AnchorGenerator, base_anchors, grid_anchors
+from .samplers import RandomSampler, SamplingResult
 
 __all__ = ['AnchorGenerator', 'AssignResult', 'DeltaXYWHBBoxCoder', 'MaxIoUAssigner',
-           'assign_by_overlaps', 'base_anchors', 'grid_anchors']
+           'RandomSampler', 'SamplingResult', 'assign_by_overlaps', 'base_anchors',
+           'grid_anchors']

@@ -1,0 +1,3 @@
+from .random_sampler import RandomSampler, SamplingResult
+
+__all__ = ['RandomSampler', 'SamplingResult']
