@@ -15,7 +15,7 @@ import logging
 import json
 import os.path as osp
 import warnings
-from typing import Iterator
+from typing import Iterator, Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -30,7 +30,7 @@ from segdet.engine.benchmark import (benchmark_data, benchmark_inference, benchm
 from segdet.engine.hooks.memory_format_hook import to_memory_format
 from segdet.engine.optimizers import autocast_enabled, inference_autocast
 from segdet.registry import MODELS
-from segdet.utils import (configure_runtime, prepare_tool_process, registry_hints,
+from segdet.utils import (configure_runtime, enable_amp, prepare_tool_process, registry_hints,
                           resolve_channels_last, warn_unknown_cfg_options)
 from segdet.utils.benchmark import environment_info, format_table
 
@@ -71,22 +71,34 @@ def build_cfg(args: argparse.Namespace) -> Config:
         warn_unknown_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     if args.amp and args.task == 'train':
-        if 'optim_wrapper' not in cfg:
-            raise ValueError(f'--task train needs an optim_wrapper; {args.config} has none')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-        if args.amp_dtype:
-            cfg.optim_wrapper.dtype = args.amp_dtype
+        enable_amp(cfg, args.amp_dtype)
     elif args.amp and args.amp_dtype and 'optim_wrapper' in cfg:
         cfg.optim_wrapper.dtype = args.amp_dtype  # read by the channels_last default
     configure_runtime(cfg, 'none', amp=args.amp, channels_last=False)  # model converted below
     return cfg
 
 
+def batch_size_of(cfg: Config, args: argparse.Namespace) -> int:
+    """``--batch-size``, else the train loader's (train, data) or 1 (inference)."""
+    if args.batch_size:
+        return args.batch_size
+    return cfg.train_dataloader.batch_size if args.task in ('train', 'data') else 1
+
+
+def report(record: dict, columns: list, args: argparse.Namespace,
+           table_only: Optional[dict] = None) -> None:
+    """Print ``record`` (plus ``table_only`` cells) as a table; write ``record`` to ``--out``."""
+    print(format_table([dict(record, **(table_only or {}))], columns,
+                       title=osp.basename(args.config)))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(record, f, indent=2)
+
+
 def batches(cfg: Config, args: argparse.Namespace) -> Iterator[dict]:
     """Endless batches: one random batch repeated (``--shape``) or the config's loader."""
     train = args.task in ('train', 'data')
-    batch_size = args.batch_size or (cfg.train_dataloader.batch_size if train else 1)
+    batch_size = batch_size_of(cfg, args)
     if args.shape:
         batch = random_seg_batch(batch_size, tuple(args.shape),
                                  cfg.model.decode_head.get('num_classes', 2)
@@ -143,8 +155,7 @@ def main() -> None:
                 result['flops_per_image'] = inference_flops(model, next(data))
     if args.amp and not amp_on:
         warnings.warn('--amp: no autocast on this device (no native bf16); figures are fp32')
-    batch_size = args.batch_size or (cfg.train_dataloader.batch_size
-                                     if args.task == 'train' else 1)
+    batch_size = batch_size_of(cfg, args)
     record = dict(config=args.config, task=args.task, shape=args.shape, batch_size=batch_size,
                   amp=args.amp, autocast=amp_on, amp_dtype=args.amp_dtype,
                   channels_last=channels_last, device=args.device,
@@ -159,15 +170,12 @@ def main() -> None:
     record['environment'] = environment_info()
     unit = 's/iter' if args.task == 'train' else 's/im'
     value = record['s_per_iter'] if args.task == 'train' else record['s_per_image']
-    print(format_table([dict(record, value=value)], [
+    report(record, [
         ('task', 'task', str), (unit, 'value', '.4f'), ('data s', 'data_time', '.4f'),
         ('batch', 'batch_size', 'd'), ('autocast', 'autocast', str),
         ('channels_last', 'channels_last', str), ('peak MiB', 'peak_memory_mb', '.0f'),
         ('GFLOPs/im', 'gflops_per_image', '.1f'), ('GFLOP/s', 'achieved_gflops_per_s', '.1f')],
-        title=osp.basename(args.config)))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(record, f, indent=2)
+        args, table_only=dict(value=value))
 
 
 def run_data_task(cfg: Config, args: argparse.Namespace) -> None:
@@ -176,19 +184,15 @@ def run_data_task(cfg: Config, args: argparse.Namespace) -> None:
         raise ValueError('--task data measures the config\'s train data loader; drop --shape')
     with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
         data = batches(cfg, args)
-        batch_size = args.batch_size or cfg.train_dataloader.batch_size
+        batch_size = batch_size_of(cfg, args)
         result = benchmark_data(data, batch_size, args.num_warmup, args.num_iters,
                                 not args.no_progress)
     record = dict(config=args.config, task='data', batch_size=batch_size,
                   num_workers=cfg.train_dataloader.get('num_workers', 0), **result,
                   environment=environment_info())
-    print(format_table([record], [('task', 'task', str), ('img/s', 'img_per_s', '.1f'),
-                                  ('s/batch', 's_per_batch', '.4f'), ('batch', 'batch_size', 'd'),
-                                  ('workers', 'num_workers', 'd')],
-                       title=osp.basename(args.config)))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(record, f, indent=2)
+    report(record, [('task', 'task', str), ('img/s', 'img_per_s', '.1f'),
+                    ('s/batch', 's_per_batch', '.4f'), ('batch', 'batch_size', 'd'),
+                    ('workers', 'num_workers', 'd')], args)
 
 
 if __name__ == '__main__':

@@ -7,8 +7,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
-from segdet.utils import (configure_runtime, init_cpu_distributed, prepare_tool_process,
-                          registry_hints, warn_unknown_cfg_options)
+from segdet.utils import (configure_runtime, enable_amp, init_cpu_distributed,
+                          prepare_tool_process, registry_hints, warn_unknown_cfg_options)
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,12 +50,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, '
-                             f'the config has {optim_wrapper!r}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        enable_amp(cfg)
     configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     if args.resume == 'auto':
         cfg.resume = True

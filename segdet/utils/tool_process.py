@@ -25,6 +25,26 @@ def prepare_tool_process() -> None:
         keep_freed_memory()
 
 
+def enable_amp(cfg: Config, dtype: Optional[str] = None) -> None:
+    """What ``--amp`` does to a config: ``optim_wrapper.type = 'AmpOptimWrapper'`` (dynamic loss
+    scale unless the config sets one), and ``dtype`` when given.
+
+    Raises:
+        ValueError: the config has no ``optim_wrapper``, or one of another type (its behaviour
+            would be silently replaced).
+    """
+    if 'optim_wrapper' not in cfg:
+        raise ValueError(f'--amp needs an optim_wrapper; the config {cfg.filename} has none')
+    current = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if current not in ('OptimWrapper', 'AmpOptimWrapper'):
+        raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, '
+                         f'the config has {current!r}')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if dtype:
+        cfg.optim_wrapper.dtype = dtype
+
+
 def resolve_channels_last(cfg: Config, flag: Optional[bool], amp: bool) -> bool:
     """Whether to run channels_last: ``--[no-]channels-last``, else the config's
     ``channels_last``, else on where ``--amp`` (or an ``AmpOptimWrapper`` config) runs bf16

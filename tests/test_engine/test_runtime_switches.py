@@ -95,3 +95,18 @@ def test_memory_format_hook_converts_model_and_inputs() -> None:
     torch.testing.assert_close(net(torch.ones(1, 3, 8, 8)), reference)
     with pytest.raises(ValueError, match='memory_format must be one of'):
         MemoryFormatHook('nhwc')
+
+
+def test_enable_amp_shared_by_train_and_benchmark() -> None:
+    from segdet.utils import enable_amp
+    c = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD'))))
+    enable_amp(c, 'bfloat16')
+    assert c.optim_wrapper.type == 'AmpOptimWrapper' and c.optim_wrapper.loss_scale == 'dynamic'
+    assert c.optim_wrapper.dtype == 'bfloat16'
+    fixed = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper', loss_scale=512.)))
+    enable_amp(fixed)
+    assert fixed.optim_wrapper.loss_scale == 512. and 'dtype' not in fixed.optim_wrapper
+    with pytest.raises(ValueError, match="the config has 'ApexOptimWrapper'"):
+        enable_amp(Config(dict(optim_wrapper=dict(type='ApexOptimWrapper'))))
+    with pytest.raises(ValueError, match='needs an optim_wrapper'):
+        enable_amp(Config(dict(model=dict())))

@@ -22,6 +22,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 
 import segdet.datasets  # noqa: F401,E402
 from segdet.datasets.transforms import LoadAnnotations  # noqa: E402
+from segdet.evaluation.metrics import prediction_png_name  # noqa: E402
 from segdet.registry import DATASETS  # noqa: E402
 from segdet.utils import registry_hints  # noqa: E402
 
@@ -89,9 +90,7 @@ def main(argv=None) -> np.ndarray:
     matrix = np.zeros((len(classes), len(classes)), np.int64)
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
-        stem = os.path.splitext(os.path.basename(info['img_path']))[0].removesuffix(
-            '_leftImg8bit')
-        pred_path = os.path.join(args.pred_dir, f'{stem}.png')
+        pred_path = os.path.join(args.pred_dir, prediction_png_name(info['img_path']))
         pred = cv2.imread(pred_path, cv2.IMREAD_UNCHANGED)
         if pred is None:
             raise FileNotFoundError(f'no readable prediction {pred_path} for image '

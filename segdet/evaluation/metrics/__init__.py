@@ -1,5 +1,5 @@
 """Metrics, registered in ``segdet.registry.METRICS``."""
-from .iou_metric import IoUMetric
+from .iou_metric import IoUMetric, prediction_png_name
 from .seg_functional import intersect_and_union, total_area_to_metrics
 
-__all__ = ['IoUMetric', 'intersect_and_union', 'total_area_to_metrics']
+__all__ = ['IoUMetric', 'prediction_png_name', 'intersect_and_union', 'total_area_to_metrics']

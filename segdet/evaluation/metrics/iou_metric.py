@@ -18,6 +18,12 @@ from .seg_functional import check_seg_metrics, intersect_and_union, total_area_t
 _CITYSCAPES_IMG_SUFFIX = '_leftImg8bit'
 
 
+def prediction_png_name(img_path: str) -> str:
+    """The file name ``output_dir`` gives the prediction of ``img_path``: the image's name
+    without its extension and Cityscapes' ``_leftImg8bit``, plus ``.png``."""
+    return osp.splitext(osp.basename(img_path))[0].removesuffix(_CITYSCAPES_IMG_SUFFIX) + '.png'
+
+
 @METRICS.register_module()
 class IoUMetric(BaseMetric):
     """Semantic-segmentation metric: aAcc plus mean IoU / Dice / F-score over classes.
@@ -136,7 +142,6 @@ class IoUMetric(BaseMetric):
         if img_path is None:
             raise KeyError('IoUMetric: output_dir is set but the data sample has no '
                            f"'img_path' to name the PNG after; keys: {sorted(sample)}")
-        stem = osp.splitext(osp.basename(img_path))[0].removesuffix(_CITYSCAPES_IMG_SUFFIX)
         out = pred.cpu().numpy().astype(np.int64)
         table = self._label_id_table(num_classes)
         if table is not None:
@@ -154,7 +159,7 @@ class IoUMetric(BaseMetric):
                              f'{out.max()}] do not fit uint16')
         dtype = np.uint8 if not out.size or out.max() <= np.iinfo(np.uint8).max else np.uint16
         os.makedirs(self.output_dir, exist_ok=True)
-        png_path = osp.abspath(osp.join(self.output_dir, f'{stem}.png'))
+        png_path = osp.abspath(osp.join(self.output_dir, prediction_png_name(img_path)))
         if not cv2.imwrite(png_path, out.astype(dtype)):
             raise OSError(f'IoUMetric: could not write {png_path}')
         return png_path
