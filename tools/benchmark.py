@@ -30,8 +30,8 @@ from segdet.engine.benchmark import (benchmark_data, benchmark_inference, benchm
 from segdet.engine.hooks.memory_format_hook import to_memory_format
 from segdet.engine.optimizers import autocast_enabled, inference_autocast
 from segdet.registry import MODELS
-from segdet.utils import (configure_runtime, enable_amp, prepare_tool_process, registry_hints,
-                          resolve_channels_last, warn_unknown_cfg_options)
+from segdet.utils import (configure_runtime, enable_amp, load_config, prepare_tool_process,
+                          registry_hints, resolve_channels_last)
 from segdet.utils.benchmark import environment_info, format_table
 
 
@@ -63,13 +63,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def build_cfg(args: argparse.Namespace) -> Config:
-    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
-        if path is not None and not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {path}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        warn_unknown_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
+    if args.checkpoint is not None and not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
     if args.amp and args.task == 'train':
         enable_amp(cfg, args.amp_dtype)
     elif args.amp and args.amp_dtype and 'optim_wrapper' in cfg:

@@ -11,8 +11,8 @@ from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
 from segdet.engine.optimizers import NO_NATIVE_BF16, bf16_is_emulated
-from segdet.utils import (configure_runtime, init_cpu_distributed, prepare_tool_process,
-                          registry_hints, warn_unknown_cfg_options)
+from segdet.utils import (configure_runtime, init_cpu_distributed, load_config,
+                          prepare_tool_process, registry_hints)
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,14 +66,10 @@ def apply_inference_mode(cfg: Config, args: argparse.Namespace) -> None:
 
 
 def build_cfg(args: argparse.Namespace) -> Config:
-    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {path}')
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config, args.cfg_options)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        warn_unknown_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)

@@ -7,8 +7,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
-from segdet.utils import (configure_runtime, enable_amp, init_cpu_distributed,
-                          prepare_tool_process, registry_hints, warn_unknown_cfg_options)
+from segdet.utils import (configure_runtime, enable_amp, init_cpu_distributed, load_config,
+                          prepare_tool_process, registry_hints)
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,13 +40,8 @@ def parse_args() -> argparse.Namespace:
 
 def build_cfg(args: argparse.Namespace) -> Config:
     """Resolve the config and apply the command-line options."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        warn_unknown_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:

@@ -23,7 +23,7 @@ from mmengine.runner import load_checkpoint
 import segdet.engine  # noqa: F401  (the safe checkpoint loader)
 from segdet.registry import DATASETS, MODELS, TRANSFORMS
 from segdet.structures import DataSample
-from segdet.utils import revert_sync_bn_cfg
+from segdet.utils import load_config, revert_sync_bn_cfg
 from segdet.visualization.seg_overlay import overlay_sem_seg
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
@@ -32,13 +32,10 @@ ImageInput = Union[str, os.PathLike, np.ndarray]
 def _load_config(config: Union[str, os.PathLike, Config],
                  cfg_options: Optional[dict]) -> Config:
     if isinstance(config, (str, os.PathLike)):
-        if not os.path.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
-        config = Config.fromfile(str(config))
-    elif not isinstance(config, Config):
+        return load_config(config, cfg_options)
+    if not isinstance(config, Config):
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
-    else:
-        config = copy.deepcopy(config)
+    config = copy.deepcopy(config)
     if cfg_options:
         config.merge_from_dict(cfg_options)
     return config

@@ -1,7 +1,8 @@
 """Helpers that read or adjust configs before a Runner is built."""
 import copy
+import os
 import warnings
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional, Union
 
 from mmengine.config import Config
 
@@ -48,6 +49,20 @@ def warn_unknown_cfg_options(cfg: Config, options: Iterable[str]) -> list[str]:
             f'a new key that nothing in the config uses. Check the spelling '
             f'(tools/misc/print_config.py prints the resolved config).', UserWarning)
     return unknown
+
+
+def load_config(path: Union[str, 'os.PathLike[str]'], cfg_options: Optional[dict] = None
+                ) -> Config:
+    """The tools' way to read a config: a named error for a missing file, then
+    ``Config.fromfile``, then ``--cfg-options`` merged (with a warning per unknown key)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        warn_unknown_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 def revert_sync_bn_cfg(cfg: Any) -> Any:

@@ -15,13 +15,13 @@ sys.path.insert(0, os.getcwd())
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
 import segdet.datasets  # noqa: F401,E402
 from segdet.registry import DATASETS  # noqa: E402
-from segdet.utils import registry_hints  # noqa: E402
+from segdet.utils import load_config, registry_hints  # noqa: E402
 from segdet.visualization.seg_overlay import overlay_sem_seg  # noqa: E402
 
 
@@ -48,11 +48,7 @@ def render(sample: dict, palette, opacity: float) -> np.ndarray:
 
 def main(argv=None) -> list[str]:
     args = parse_args(argv)
-    if not os.path.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     key = f'{args.split}_dataloader'
     if key not in cfg:
         raise ValueError(f'{args.config} has no {key}')

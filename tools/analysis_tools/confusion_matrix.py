@@ -17,14 +17,14 @@ sys.path.insert(0, os.getcwd())
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import segdet.datasets  # noqa: F401,E402
 from segdet.datasets.transforms import LoadAnnotations  # noqa: E402
 from segdet.evaluation.metrics import prediction_png_name  # noqa: E402
 from segdet.registry import DATASETS  # noqa: E402
-from segdet.utils import registry_hints  # noqa: E402
+from segdet.utils import load_config, registry_hints  # noqa: E402
 
 
 def confusion(gt: np.ndarray, pred: np.ndarray, num_classes: int,
@@ -80,9 +80,7 @@ def main(argv=None) -> np.ndarray:
     args = parser.parse_args(argv)
     if not os.path.isdir(args.pred_dir):
         raise FileNotFoundError(f'prediction directory not found: {args.pred_dir}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
         dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     classes = list(dataset.metainfo['classes'])

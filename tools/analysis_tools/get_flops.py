@@ -15,12 +15,12 @@ import sys
 sys.path.insert(0, os.getcwd())
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import segdet.engine  # noqa: F401,E402
 from segdet.registry import MODELS  # noqa: E402
-from segdet.utils import registry_hints, revert_sync_bn_cfg  # noqa: E402
+from segdet.utils import load_config, registry_hints, revert_sync_bn_cfg  # noqa: E402
 from segdet.utils.benchmark import count_flops, format_table  # noqa: E402
 
 
@@ -46,14 +46,10 @@ def model_complexity(model: torch.nn.Module, shape: tuple[int, int]) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if not os.path.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
     shape = tuple(args.shape * 2 if len(args.shape) == 1 else args.shape)
     if len(shape) != 2:
         raise ValueError(f'--shape takes H W (or one size), got {args.shape}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
         model = MODELS.build(revert_sync_bn_cfg(cfg.model))
     result = model_complexity(model, shape)

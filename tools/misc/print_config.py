@@ -1,9 +1,9 @@
 """Print the fully resolved config: ``python tools/misc/print_config.py CONFIG [--cfg-options k=v ...]``."""
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from segdet.utils import warn_unknown_cfg_options
+from segdet.utils import load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -17,10 +17,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        warn_unknown_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     print(cfg.pretty_text)
     if args.save_path:
         cfg.dump(args.save_path)
