@@ -1,5 +1,5 @@
-"""segdet's segmentation models have exactly the state-dict keys and shapes of mmsegmentation
-1.2.2's models for the configs of the same name, so mmsegmentation's checkpoints load with no
+"""segdet's models have exactly the state-dict keys and shapes of mmsegmentation 1.2.2's and
+mmdetection 3.3.0's models for the configs of the same name, so their checkpoints load with no
 missing or unexpected keys (DESIGN.md decision 7).
 
 The references are JSON files under ``shared/reference/state_dict_keys/`` (written from
@@ -35,6 +35,17 @@ def find_reference_dir() -> Optional[Path]:
 REF_DIR = find_reference_dir()
 REF_FILES = sorted(p for p in REF_DIR.glob('*.json')
                    if p.stem.split('_')[0] in ALGORITHMS) if REF_DIR else []
+# mmdetection references: folder of the config of the same name.
+DET_FOLDERS = (('gn-ws-all', 'gn+ws'), ('gn-all', 'gn'), ('faster-rcnn', 'faster_rcnn'),
+               ('mask-rcnn', 'mask_rcnn'))
+DET_REF_FILES = sorted(p for p in REF_DIR.glob('*.json')
+                       if p.stem.startswith(('faster-rcnn', 'mask-rcnn'))) if REF_DIR else []
+
+
+def det_config_path(stem: str) -> Path:
+    """configs/<folder>/<stem>.py for an mmdetection reference file stem."""
+    folder = next(f for tag, f in DET_FOLDERS if tag in stem)
+    return REPO / 'configs' / folder / f'{stem}.py'
 
 
 def compare_keys(got: dict[str, list[int]], ref: dict[str, list[int]]) -> list[str]:
@@ -84,6 +95,22 @@ def test_state_dict_keys_match_mmseg(ref_file):
     if ref_file is None:
         pytest.fail(f'{REF_DIR} holds no reference for any of {ALGORITHMS}')
     config = REPO / 'configs' / ref_file.stem.split('_')[0] / f'{ref_file.stem}.py'
+    assert config.is_file(), f'{ref_file.name} has no segdet config {config}'
+    ref = json.loads(ref_file.read_text())
+    got = model_keys(config)
+    diffs = compare_keys(got, ref['keys'])
+    assert not diffs, (f'{config.relative_to(REPO)} vs {ref.get("source", ref_file.name)} '
+                       f'({len(got)} vs {len(ref["keys"])} keys):\n' + '\n'.join(diffs))
+    assert len(got) == ref['num_keys']
+
+
+@pytest.mark.skipif(REF_DIR is None, reason='no shared/reference/state_dict_keys')
+@pytest.mark.parametrize('ref_file', DET_REF_FILES or [None],
+                         ids=lambda p: p.stem if p is not None else 'none')
+def test_state_dict_keys_match_mmdet(ref_file):
+    if ref_file is None:
+        pytest.fail(f'{REF_DIR} holds no Faster/Mask R-CNN reference')
+    config = det_config_path(ref_file.stem)
     assert config.is_file(), f'{ref_file.name} has no segdet config {config}'
     ref = json.loads(ref_file.read_text())
     got = model_keys(config)

@@ -1,0 +1,205 @@
+"""BBoxHead: per-RoI class scores (C + 1, background last) and class-specific box deltas.
+
+Targets, losses and post-processing follow mmdetection 3.x: softmax CE averaged over the
+sampled RoIs, box loss on positives averaged over all sampled RoIs, per-class NMS.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from segdet.models.losses import accuracy
+from segdet.ops import batched_nms
+from segdet.registry import MODELS, TASK_UTILS
+
+
+def multiclass_nms(bboxes: Tensor, scores: Tensor, score_thr: float, iou_threshold: float,
+                   max_num: int = -1) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-class NMS of class-specific boxes.
+
+    Args:
+        bboxes: (N, 4 * C) class-specific or (N, 4) shared boxes.
+        scores: (N, C + 1) class probabilities, background last (dropped).
+        score_thr: Keep (box, class) pairs with a score strictly above this.
+        iou_threshold: NMS IoU threshold within a class.
+        max_num: Keep at most this many detections (<= 0: all).
+
+    Returns:
+        Boxes (K, 4), scores (K,) and labels (K,) in decreasing score order.
+    """
+    num_classes = scores.size(1) - 1
+    if bboxes.shape[1] > 4:
+        bboxes = bboxes.view(bboxes.size(0), -1, 4)
+    else:
+        bboxes = bboxes[:, None].expand(-1, num_classes, 4)
+    scores = scores[:, :-1]
+    labels = torch.arange(num_classes, device=scores.device).expand_as(scores)
+    bboxes, scores, labels = bboxes.reshape(-1, 4), scores.reshape(-1), labels.reshape(-1)
+    valid = scores > score_thr
+    bboxes, scores, labels = bboxes[valid], scores[valid], labels[valid]
+    if bboxes.numel() == 0:
+        return bboxes.view(0, 4), scores, labels
+    keep = batched_nms(bboxes.float(), scores.float(), labels, iou_threshold)
+    if max_num > 0:
+        keep = keep[:max_num]
+    return bboxes[keep], scores[keep], labels[keep]
+
+
+def empty_instances(reference: Tensor, with_masks: bool = False,
+                    img_shape: Sequence[int] = (0, 0)) -> InstanceData:
+    """Detections of an image with no box: (0, 4) boxes, (0,) scores/labels, (0, H, W) masks."""
+    result = InstanceData(bboxes=reference.new_zeros((0, 4)), scores=reference.new_zeros(0),
+                          labels=reference.new_zeros(0, dtype=torch.long))
+    if with_masks:
+        result.masks = torch.zeros((0, int(img_shape[0]), int(img_shape[1])), dtype=torch.bool,
+                                   device=reference.device)
+    return result
+
+
+@MODELS.register_module()
+class BBoxHead(BaseModule):
+    """The simplest R-CNN box head: (optional average pooling,) ``fc_cls`` and ``fc_reg``.
+
+    Input (R, in_channels, S, S) RoI features; output (R, C + 1) scores and (R, 4C) deltas
+    (4 with ``reg_class_agnostic``).
+
+    Args:
+        with_avg_pool: Average-pool the RoI features first (the C4 head).
+        roi_feat_size: S.
+        in_channels: RoI feature channels.
+        num_classes: C, background excluded.
+        bbox_coder: ``TASK_UTILS`` config (deltas normalised by ``target_stds``).
+        reg_class_agnostic: One box per RoI instead of one per class.
+        loss_cls, loss_bbox: ``MODELS`` configs.
+    """
+
+    def __init__(self, with_avg_pool: bool = False, with_cls: bool = True,
+                 with_reg: bool = True, roi_feat_size: int = 7, in_channels: int = 256,
+                 num_classes: int = 80,
+                 bbox_coder: dict = dict(type='DeltaXYWHBBoxCoder', clip_border=True,
+                                         target_means=[0., 0., 0., 0.],
+                                         target_stds=[0.1, 0.1, 0.2, 0.2]),
+                 predict_box_type: str = 'hbox', reg_class_agnostic: bool = False,
+                 reg_decoded_bbox: bool = False,
+                 reg_predictor_cfg: dict = dict(type='Linear'),
+                 cls_predictor_cfg: dict = dict(type='Linear'),
+                 loss_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=False,
+                                       loss_weight=1.0),
+                 loss_bbox: dict = dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
+                 init_cfg=None) -> None:
+        if init_cfg is None:
+            init_cfg = [dict(type='Normal', std=0.01, override=dict(name='fc_cls')),
+                        dict(type='Normal', std=0.001, override=dict(name='fc_reg'))]
+        super().__init__(init_cfg)
+        if not (with_cls and with_reg):
+            raise NotImplementedError('BBoxHead: with_cls and with_reg must both be True')
+        if predict_box_type != 'hbox' or reg_decoded_bbox:
+            raise NotImplementedError('BBoxHead: only predict_box_type="hbox" with '
+                                      'reg_decoded_bbox=False is supported')
+        for name, cfg in (('reg_predictor_cfg', reg_predictor_cfg),
+                          ('cls_predictor_cfg', cls_predictor_cfg)):
+            if cfg.get('type') != 'Linear':
+                raise NotImplementedError(f"BBoxHead: {name} must be dict(type='Linear')")
+        if loss_cls.get('use_sigmoid', False):
+            raise NotImplementedError('BBoxHead: only softmax classification is supported')
+        self.with_avg_pool = with_avg_pool
+        self.roi_feat_size = (roi_feat_size, roi_feat_size) if isinstance(
+            roi_feat_size, int) else tuple(roi_feat_size)
+        self.roi_feat_area = self.roi_feat_size[0] * self.roi_feat_size[1]
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.reg_class_agnostic = reg_class_agnostic
+        self.bbox_coder = TASK_UTILS.build(bbox_coder)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_bbox = MODELS.build(loss_bbox)
+        self.avg_pool = nn.AvgPool2d(self.roi_feat_size) if with_avg_pool else None
+        self.cls_last_dim = self.reg_last_dim = (
+            in_channels if with_avg_pool else in_channels * self.roi_feat_area)
+        self._build_branches()
+        self.fc_cls = nn.Linear(self.cls_last_dim, num_classes + 1)
+        self.fc_reg = nn.Linear(self.reg_last_dim, 4 if reg_class_agnostic else 4 * num_classes)
+
+    def _build_branches(self) -> None:
+        """Layers before the predictors (none here; see ``ConvFCBBoxHead``)."""
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(R, C, S, S) RoI features -> scores (R, num_classes + 1), deltas (R, 4 num_classes)."""
+        if self.avg_pool is not None:
+            x = self.avg_pool(x) if x.numel() else x.new_zeros((0, x.shape[1], 1, 1))
+        x = x.flatten(1)
+        return self.fc_cls(x), self.fc_reg(x)
+
+    # ----------------------------------------------------------------------------- training
+    def get_targets(self, sampling_results: list, rcnn_train_cfg: dict
+                    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Labels (R,), label weights (R,), box targets (R, 4), box weights (R, 4) of the
+        sampled RoIs of all images (positives first within each image)."""
+        pos_weight = rcnn_train_cfg.get('pos_weight', -1) if rcnn_train_cfg else -1
+        labels, label_weights, targets, weights = [], [], [], []
+        for res in sampling_results:
+            num_pos, num_neg = res.pos_priors.shape[0], res.neg_priors.shape[0]
+            ref = res.pos_priors if num_pos else res.neg_priors
+            lab = ref.new_full((num_pos + num_neg, ), self.num_classes, dtype=torch.long)
+            lw = ref.new_zeros(num_pos + num_neg)
+            tgt = ref.new_zeros((num_pos + num_neg, 4))
+            tw = ref.new_zeros((num_pos + num_neg, 4))
+            if num_pos:
+                lab[:num_pos] = res.pos_gt_labels
+                lw[:num_pos] = 1.0 if pos_weight <= 0 else pos_weight
+                tgt[:num_pos] = self.bbox_coder.encode(res.pos_priors, res.pos_gt_bboxes)
+                tw[:num_pos] = 1.0
+            lw[num_pos:] = 1.0
+            labels.append(lab)
+            label_weights.append(lw)
+            targets.append(tgt)
+            weights.append(tw)
+        return torch.cat(labels), torch.cat(label_weights), torch.cat(targets), torch.cat(weights)
+
+    def loss(self, cls_score: Tensor, bbox_pred: Tensor, labels: Tensor, label_weights: Tensor,
+             bbox_targets: Tensor, bbox_weights: Tensor) -> dict:
+        """``loss_cls`` (averaged over sampled RoIs), ``acc`` (%), ``loss_bbox`` (positives'
+        own-class deltas, averaged over all sampled RoIs)."""
+        avg_factor = max(float((label_weights > 0).sum()), 1.0)
+        losses = dict(loss_cls=self.loss_cls(cls_score.float(), labels, label_weights,
+                                             avg_factor=avg_factor),
+                      acc=accuracy(cls_score.detach(), labels))
+        pos = (labels >= 0) & (labels < self.num_classes)
+        if bool(pos.any()):
+            if self.reg_class_agnostic:
+                pos_pred = bbox_pred.view(bbox_pred.size(0), 4)[pos]
+            else:
+                pos_pred = bbox_pred.view(bbox_pred.size(0), -1, 4)[pos, labels[pos]]
+            losses['loss_bbox'] = self.loss_bbox(pos_pred.float(), bbox_targets[pos],
+                                                 bbox_weights[pos],
+                                                 avg_factor=bbox_targets.size(0))
+        else:
+            losses['loss_bbox'] = bbox_pred.sum() * 0
+        return losses
+
+    # ---------------------------------------------------------------------------- inference
+    def predict_single(self, rois: Tensor, cls_score: Tensor, bbox_pred: Tensor,
+                       img_meta: dict, rcnn_test_cfg: Optional[dict],
+                       rescale: bool = False) -> InstanceData:
+        """Detections of one image from its (R, 5) RoIs and head outputs.
+
+        Boxes are decoded in input pixels, divided by ``scale_factor`` when ``rescale``,
+        then filtered by ``score_thr`` and per-class NMS (``max_per_img`` kept).
+        """
+        scores = F.softmax(cls_score.float(), dim=-1)
+        bboxes = self.bbox_coder.decode(rois[:, 1:].float(), bbox_pred.float(),
+                                        max_shape=img_meta['img_shape'])
+        if rescale and bboxes.size(0) > 0:
+            sw, sh = img_meta['scale_factor'][:2]
+            bboxes = (bboxes.view(bboxes.size(0), -1, 4)
+                      / bboxes.new_tensor([sw, sh, sw, sh])).view(bboxes.size(0), -1)
+        if rcnn_test_cfg is None:
+            return InstanceData(bboxes=bboxes, scores=scores)
+        cfg = ConfigDict(rcnn_test_cfg)
+        det_bboxes, det_scores, det_labels = multiclass_nms(
+            bboxes, scores, cfg.get('score_thr', 0.05), cfg['nms']['iou_threshold'],
+            cfg.get('max_per_img', 100))
+        return InstanceData(bboxes=det_bboxes, scores=det_scores, labels=det_labels)

@@ -1,0 +1,4 @@
+"""Mask heads."""
+from .fcn_mask_head import FCNMaskHead
+
+__all__ = ['FCNMaskHead']

@@ -1,0 +1,98 @@
+"""SingleRoIExtractor: RoIAlign each RoI on the one pyramid level its size maps to."""
+from typing import Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from segdet.ops import roi_align
+from segdet.registry import MODELS
+
+
+def map_roi_levels(rois: Tensor, num_levels: int, finest_scale: int = 56) -> Tensor:
+    """Pyramid level of each RoI: ``floor(log2(sqrt(area) / finest_scale + 1e-6))`` clamped
+    to [0, num_levels - 1] (FPN paper eq. 1 with k0 = 4 and canonical size 224).
+
+    Args:
+        rois: (R, 5) RoIs ``[batch_index, x1, y1, x2, y2]``.
+
+    Returns:
+        (R,) int64 levels.
+    """
+    scale = torch.sqrt((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]))
+    return torch.floor(torch.log2(scale / finest_scale + 1e-6)).clamp(0, num_levels - 1).long()
+
+
+class RoIAlign(nn.Module):
+    """mmcv-style RoIAlign over ``segdet.ops.roi_align`` (torchvision's kernel).
+
+    Args:
+        output_size: Output side (or (h, w)).
+        spatial_scale: Feature-map scale (1 / stride).
+        sampling_ratio: Samples per bin side; 0 = adaptive.
+        aligned: Half-pixel offset (mmcv's default True).
+    """
+
+    def __init__(self, output_size, spatial_scale: float = 1.0, sampling_ratio: int = 0,
+                 pool_mode: str = 'avg', aligned: bool = True, use_torchvision: bool = True
+                 ) -> None:
+        super().__init__()
+        if pool_mode != 'avg':
+            raise NotImplementedError(f"RoIAlign: pool_mode {pool_mode!r}; only 'avg'")
+        self.output_size = ((output_size, output_size) if isinstance(output_size, int)
+                            else tuple(output_size))
+        self.spatial_scale = float(spatial_scale)
+        self.sampling_ratio = int(sampling_ratio)
+        self.aligned = aligned
+
+    def forward(self, feats: Tensor, rois: Tensor) -> Tensor:
+        """(B, C, H, W) features, (R, 5) RoIs -> (R, C, h, w)."""
+        return roi_align(feats, rois.to(feats.dtype), self.output_size, self.spatial_scale,
+                         self.sampling_ratio, self.aligned)
+
+
+@MODELS.register_module()
+class SingleRoIExtractor(BaseModule):
+    """Extract fixed-size RoI features from the level each RoI is assigned to.
+
+    Args:
+        roi_layer: ``dict(type='RoIAlign', output_size=7, sampling_ratio=0)``.
+        out_channels: Channels of the features.
+        featmap_strides: Stride of each input level.
+        finest_scale: RoIs smaller than ``finest_scale * 2`` go to the first level.
+    """
+
+    def __init__(self, roi_layer: dict, out_channels: int, featmap_strides: Sequence[int],
+                 finest_scale: int = 56, init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        layer = dict(roi_layer)
+        kind = layer.pop('type', 'RoIAlign')
+        if kind != 'RoIAlign':
+            raise NotImplementedError(f"SingleRoIExtractor: roi_layer type {kind!r} is not "
+                                      "supported; use 'RoIAlign'")
+        self.roi_layers = nn.ModuleList(
+            [RoIAlign(spatial_scale=1 / s, **layer) for s in featmap_strides])
+        self.out_channels = out_channels
+        self.featmap_strides = list(featmap_strides)
+        self.finest_scale = finest_scale
+        self.output_size = self.roi_layers[0].output_size
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.featmap_strides)
+
+    def forward(self, feats: Sequence[Tensor], rois: Tensor) -> Tensor:
+        """Per level (B, C, H_l, W_l) features and (R, 5) RoIs -> (R, C, h, w)."""
+        out = feats[0].new_zeros((rois.size(0), self.out_channels, *self.output_size))
+        if rois.size(0) == 0:
+            return out
+        if self.num_inputs == 1:
+            return self.roi_layers[0](feats[0], rois)
+        levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
+        for i in range(self.num_inputs):
+            inds = torch.nonzero(levels == i).flatten()
+            if inds.numel():
+                out[inds] = self.roi_layers[i](feats[i], rois[inds]).to(out.dtype)
+        return out
+
+
