@@ -1,4 +1,4 @@
 """Evaluation: metrics that mmengine's Evaluator runs (``val_evaluator`` / ``test_evaluator``)."""
-from .metrics import IoUMetric, intersect_and_union, total_area_to_metrics
+from .metrics import CocoMetric, IoUMetric, intersect_and_union, total_area_to_metrics
 
-__all__ = ['IoUMetric', 'intersect_and_union', 'total_area_to_metrics']
+__all__ = ['IoUMetric', 'intersect_and_union', 'total_area_to_metrics', 'CocoMetric']

@@ -1,0 +1,465 @@
+"""``CocoMetric``: COCO box / mask AP and proposal AR through pycocotools' ``COCOeval``."""
+import contextlib
+import io
+import logging
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pycocotools.mask as mask_util
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.fileio import dump, get_local_path
+from mmengine.logging import print_log
+from mmengine.structures import BaseDataElement
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+from terminaltables import AsciiTable
+
+from segdet.registry import METRICS
+
+_METRICS = ('bbox', 'segm', 'proposal')
+_AP_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+
+
+def xyxy_to_xywh(bboxes: np.ndarray) -> List[List[float]]:
+    """(N, 4) ``x1, y1, x2, y2`` boxes -> N COCO ``[x, y, w, h]`` lists of Python floats."""
+    b = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+    return np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1).tolist()
+
+
+def encode_masks(masks: Union[np.ndarray, torch.Tensor]) -> List[dict]:
+    """Encode binary masks as COCO compressed RLE, JSON-ready.
+
+    Args:
+        masks (np.ndarray | torch.Tensor): (N, H, W) bool or uint8 masks.
+
+    Returns:
+        list[dict]: N dicts ``{'size': [H, W], 'counts': str}``.
+    """
+    if isinstance(masks, torch.Tensor):
+        masks = masks.detach().cpu().numpy()
+    masks = np.asarray(masks)
+    if masks.ndim != 3:
+        raise ValueError(f'encode_masks: masks must be (N, H, W), got shape {masks.shape}')
+    if masks.shape[0] == 0:
+        return []
+    # pycocotools wants (H, W, N) uint8 in Fortran order.
+    rles = mask_util.encode(np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
+    for rle in rles:
+        rle['counts'] = rle['counts'].decode()
+    return rles
+
+
+def _numpy(value: Any) -> np.ndarray:
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+
+
+def _mask_array(masks: Any) -> np.ndarray:
+    """(N, H, W) array from a tensor, an array or a mask object (``.masks`` / ``to_ndarray``)."""
+    if hasattr(masks, 'to_ndarray'):
+        return masks.to_ndarray()
+    return _numpy(getattr(masks, 'masks', masks))
+
+
+def _str_counts(rle: dict) -> dict:
+    """The RLE with ``counts`` as str (JSON-ready) rather than bytes."""
+    counts = rle['counts']
+    return dict(rle, counts=counts.decode()) if isinstance(counts, bytes) else rle
+
+
+def _gt_rle(segm: Any, height: int, width: int) -> dict:
+    """One compressed RLE from a polygon list, an uncompressed or a compressed RLE."""
+    if isinstance(segm, list):
+        return mask_util.merge(mask_util.frPyObjects(segm, height, width))
+    if isinstance(segm.get('counts'), list):
+        return mask_util.frPyObjects(segm, height, width)
+    return segm
+
+
+def _gt_annotations(sample: dict) -> List[dict]:
+    """Ground truth of one image as ``instances``-style dicts (``bbox`` xyxy, ``bbox_label``,
+    ``ignore_flag``, optional ``mask``), from ``instances`` or ``gt_instances``."""
+    if 'instances' in sample:
+        return list(sample['instances'])
+    if 'gt_instances' not in sample:
+        raise KeyError('CocoMetric: without ann_file the ground truth comes from the data '
+                       "samples, but this one has neither 'instances' nor 'gt_instances'; "
+                       f'keys: {sorted(sample)}')
+    anns = []
+    for key, ignore in (('gt_instances', 0), ('ignored_instances', 1)):
+        inst = sample.get(key) or {}
+        if 'bboxes' not in inst:
+            continue
+        bboxes, labels = _numpy(inst['bboxes']).reshape(-1, 4), _numpy(inst['labels'])
+        rles = encode_masks(_mask_array(inst['masks'])) if 'masks' in inst else None
+        for i in range(len(bboxes)):
+            ann = dict(bbox=bboxes[i].tolist(), bbox_label=int(labels[i]), ignore_flag=ignore)
+            if rles is not None:
+                ann['mask'] = rles[i]
+            anns.append(ann)
+    return anns
+
+
+def gt_to_coco_dict(gts: Sequence[dict], classes: Sequence[str]) -> dict:
+    """Build a COCO ground-truth dict from per-image ground truth.
+
+    Args:
+        gts (Sequence[dict]): Per image: ``img_id``, ``height``, ``width`` and ``anns``, a list
+            of dicts with ``bbox`` (x1, y1, x2, y2) in original-image pixels, ``bbox_label``
+            (0..C-1), optional ``ignore_flag`` (1 -> ``iscrowd``) and optional ``mask``
+            (polygons or RLE).
+        classes (Sequence[str]): C class names; class ``k`` gets category id ``k + 1``.
+
+    Returns:
+        dict: ``images``, ``annotations``, ``categories`` in COCO format. ``area`` is the mask
+        area when a mask is given, else the box area.
+    """
+    images, annotations = [], []
+    for gt in gts:
+        h, w = int(gt['height']), int(gt['width'])
+        images.append(dict(id=gt['img_id'], height=h, width=w, file_name=''))
+        for ann in gt['anns']:
+            x, y, bw, bh = xyxy_to_xywh(np.asarray(ann['bbox']))[0]
+            coco_ann = dict(id=len(annotations) + 1, image_id=gt['img_id'],
+                            category_id=int(ann['bbox_label']) + 1, bbox=[x, y, bw, bh],
+                            area=bw * bh, iscrowd=int(ann.get('ignore_flag', 0)))
+            mask = ann.get('mask')
+            if mask is not None and len(mask):
+                mask = _str_counts(mask) if isinstance(mask, dict) else mask
+                coco_ann['segmentation'] = mask
+                coco_ann['area'] = float(mask_util.area(_gt_rle(mask, h, w)))
+            annotations.append(coco_ann)
+    categories = [dict(id=k + 1, name=name) for k, name in enumerate(classes)]
+    return dict(images=images, annotations=annotations, categories=categories)
+
+
+def _quiet(fn: Any, *args: Any) -> Any:
+    """Call a pycocotools function, sending what it prints to stdout to the debug log."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        out = fn(*args)
+    if buf.getvalue().strip():
+        print_log(buf.getvalue().rstrip(), logger='current', level=logging.DEBUG)
+    return out
+
+
+@METRICS.register_module()
+class CocoMetric(BaseMetric):
+    """COCO detection / instance-segmentation metric (mmdetection 3.x's ``CocoMetric``).
+
+    Predictions are converted to COCO results (``[x, y, w, h]`` boxes, ``category_id``,
+    ``score``, RLE ``segmentation``) and evaluated with pycocotools' ``COCOeval``.
+
+    Inputs (what ``mmengine.evaluator.Evaluator`` passes to :meth:`process`): one dict per
+    image (``DataSample.to_dict()``) with ``img_id`` (the COCO image id), ``ori_shape``
+    (h, w) and ``pred_instances``: ``bboxes`` (N, 4) float x1y1x2y2 in original-image pixels,
+    ``scores`` (N,), ``labels`` (N,) int in 0..C-1, optional ``masks`` (N, H, W) bool/uint8 at
+    ``ori_shape`` and optional ``mask_scores`` (N,). Without ``ann_file`` the ground truth
+    comes from ``instances`` (mmdet's raw annotations: ``bbox`` xyxy, ``bbox_label``,
+    ``ignore_flag``, ``mask``) or ``gt_instances`` (+ ``ignored_instances``): ``bboxes``,
+    ``labels``, optional ``masks``, all at original image size.
+
+    Label ``k`` is the category of ``ann_file`` whose name is ``dataset_meta['classes'][k]``;
+    without ``dataset_meta`` it is the ``k``-th smallest category id.
+
+    Output of :meth:`compute_metrics` (rounded to 3 decimals, keys as mmdetection):
+    ``{metric}_{item}`` for 'bbox' / 'segm' with items ``mAP``, ``mAP_50``, ``mAP_75``,
+    ``mAP_s``, ``mAP_m``, ``mAP_l`` by default; for 'proposal' the bare items ``AR@100``,
+    ``AR@300``, ``AR@1000``, ``AR_s@1000``, ``AR_m@1000``, ``AR_l@1000`` (numbers from
+    ``proposal_nums``). With ``classwise`` also ``{metric}_{class}_precision``.
+
+    Args:
+        ann_file (str, optional): COCO annotation json. Defaults to None (ground truth from the
+            data samples).
+        metric (str | list[str]): 'bbox', 'segm', 'proposal' or a list. Defaults to 'bbox'.
+        classwise (bool): Log a per-class AP table. Defaults to False.
+        proposal_nums (Sequence[int]): The 3 ``maxDets`` of ``COCOeval``; AP uses the last.
+            Defaults to (100, 300, 1000).
+        iou_thrs (float | Sequence[float], optional): IoU thresholds. Defaults to None
+            (0.50:0.05:0.95).
+        metric_items (Sequence[str], optional): Items to report instead of the defaults.
+        format_only (bool): Only write the result jsons and return ``{}``. Needs
+            ``outfile_prefix``. Defaults to False.
+        outfile_prefix (str, optional): Write ``{prefix}.bbox.json`` and, with masks,
+            ``{prefix}.segm.json`` (and ``{prefix}.gt.json`` without ``ann_file``).
+        backend_args (dict, optional): mmengine file backend arguments for ``ann_file`` and
+            the written files.
+        collect_device (str): 'cpu' or 'gpu', where results of all ranks are gathered.
+        prefix (str, optional): Prefix of the metric names. Defaults to None ('coco').
+        sort_categories (bool): Sort the ann file's categories by id (Objects365).
+    """
+
+    default_prefix: Optional[str] = 'coco'
+
+    def __init__(self,
+                 ann_file: Optional[str] = None,
+                 metric: Union[str, Sequence[str]] = 'bbox',
+                 classwise: bool = False,
+                 proposal_nums: Sequence[int] = (100, 300, 1000),
+                 iou_thrs: Optional[Union[float, Sequence[float]]] = None,
+                 metric_items: Optional[Sequence[str]] = None,
+                 format_only: bool = False,
+                 outfile_prefix: Optional[str] = None,
+                 backend_args: Optional[dict] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 sort_categories: bool = False) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.metrics: List[str] = [metric] if isinstance(metric, str) else list(metric)
+        unknown = [m for m in self.metrics if m not in _METRICS]
+        if unknown or not self.metrics:
+            raise KeyError(f'CocoMetric: metric must be among {_METRICS}, got {metric!r}')
+        self.classwise = classwise
+        self.proposal_nums = [int(n) for n in proposal_nums]
+        if len(self.proposal_nums) != 3:
+            raise ValueError('CocoMetric: proposal_nums must hold 3 numbers (the maxDets of '
+                             f'COCOeval.summarize), got {proposal_nums!r}')
+        if iou_thrs is None:
+            iou_thrs = np.linspace(.5, .95, 10, endpoint=True)
+        self.iou_thrs = np.atleast_1d(np.asarray(iou_thrs, dtype=np.float64))
+        self.item_index = self._item_index()
+        if metric_items is not None:
+            bad = [item for item in metric_items if item not in self.item_index]
+            if bad:
+                raise KeyError(f'CocoMetric: metric_items {bad} are not supported; choose '
+                               f'from {list(self.item_index)}')
+        self.metric_items = None if metric_items is None else list(metric_items)
+        if format_only and outfile_prefix is None:
+            raise ValueError('CocoMetric: format_only=True writes the result jsons and needs '
+                             'outfile_prefix (e.g. "work_dirs/results"); got None')
+        self.format_only = format_only
+        self.outfile_prefix = outfile_prefix
+        self.backend_args = backend_args
+        self._coco_api: Optional[COCO] = None
+        if ann_file is not None:
+            with get_local_path(ann_file, backend_args=backend_args) as local_path:
+                self._coco_api = _quiet(COCO, local_path)
+            if sort_categories:
+                api = self._coco_api
+                api.cats = {i: api.cats[i] for i in sorted(api.cats)}
+                api.dataset['categories'] = sorted(api.dataset['categories'],
+                                                   key=lambda c: c['id'])
+        self.ann_file = ann_file
+
+    def _item_index(self) -> Dict[str, int]:
+        """Item name -> index in ``COCOeval.stats``."""
+        n0, n1, n2 = self.proposal_nums
+        names = [*_AP_ITEMS, f'AR@{n0}', f'AR@{n1}', f'AR@{n2}', f'AR_s@{n2}', f'AR_m@{n2}',
+                 f'AR_l@{n2}']
+        return {name: i for i, name in enumerate(names)}
+
+    # ------------------------------------------------------------------ per batch
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        """Convert the predictions of each image (masks to RLE) and keep them.
+
+        Appends one ``(gt, pred)`` tuple per image to ``self.results``: ``gt`` has ``img_id``,
+        ``height``, ``width`` and ``anns`` (filled only without ``ann_file``); ``pred`` has
+        ``img_id``, numpy ``bboxes``, ``scores``, ``labels`` and optionally ``masks`` (RLE
+        list) and ``mask_scores``.
+
+        Args:
+            data_batch (Any): The batch from the dataloader (unused).
+            data_samples (Sequence[dict]): Model outputs, one dict per image (see class doc).
+        """
+        for sample in data_samples:
+            if isinstance(sample, BaseDataElement):
+                sample = sample.to_dict()
+            missing = [k for k in ('img_id', 'ori_shape', 'pred_instances') if k not in sample]
+            if missing:
+                raise KeyError(f'CocoMetric: data sample lacks {missing}; keys: {sorted(sample)}')
+            inst = sample['pred_instances']
+            img_id = sample['img_id']
+            pred: Dict[str, Any] = dict(
+                img_id=img_id.item() if hasattr(img_id, 'item') else img_id,
+                bboxes=_numpy(inst['bboxes']).reshape(-1, 4).astype(np.float64),
+                scores=_numpy(inst['scores']).reshape(-1).astype(np.float64),
+                labels=_numpy(inst['labels']).reshape(-1).astype(np.int64))
+            if 'masks' in inst:
+                masks = inst['masks']
+                # Already-encoded RLEs (mmdet's encode_mask_results) pass through.
+                pred['masks'] = ([_str_counts(m) for m in masks]
+                                 if isinstance(masks, (list, tuple)) else
+                                 encode_masks(_mask_array(masks)))
+            if 'mask_scores' in inst:
+                pred['mask_scores'] = _numpy(inst['mask_scores']).reshape(-1).astype(np.float64)
+            h, w = sample['ori_shape'][:2]
+            gt: Dict[str, Any] = dict(img_id=pred['img_id'], height=h, width=w, anns=[])
+            if self._coco_api is None and not self.format_only:
+                gt['anns'] = _gt_annotations(sample)
+            self.results.append((gt, pred))
+
+    # ------------------------------------------------------------------ whole data set
+    def _cat_ids(self, api: COCO) -> List[int]:
+        """Category id of each label: by class name, else by sorted id."""
+        classes = (self.dataset_meta or {}).get('classes')
+        if classes is None:
+            return sorted(api.getCatIds())
+        name_to_id = {c['name']: c['id'] for c in api.dataset['categories']}
+        missing = [name for name in classes if name not in name_to_id]
+        if missing:
+            raise KeyError(f"CocoMetric: dataset_meta['classes'] {missing} are not categories "
+                           f'of {self.ann_file or "the ground truth"}; it has '
+                           f'{sorted(name_to_id)}')
+        return [name_to_id[name] for name in classes]
+
+    def results_to_json(self, preds: Sequence[dict],
+                        cat_ids: Sequence[int]) -> Dict[str, List[dict]]:
+        """COCO results lists: ``'bbox'`` always, ``'segm'`` when the predictions have masks.
+
+        Args:
+            preds (Sequence[dict]): The ``pred`` dicts of :meth:`process`.
+            cat_ids (Sequence[int]): Category id of each label.
+
+        Returns:
+            dict[str, list[dict]]: Entries with ``image_id``, ``bbox`` [x, y, w, h],
+            ``score``, ``category_id`` (and ``segmentation`` RLE in 'segm').
+        """
+        with_masks = [('masks' in p) for p in preds]
+        if any(with_masks) and not all(with_masks):
+            raise ValueError('CocoMetric: some images have predicted masks and others not '
+                             f'(e.g. img_id {preds[with_masks.index(False)]["img_id"]})')
+        out: Dict[str, List[dict]] = {'bbox': []}
+        if all(with_masks):  # also with no images at all
+            out['segm'] = []
+        for p in preds:
+            labels = p['labels']
+            if labels.size and (labels.min() < 0 or labels.max() >= len(cat_ids)):
+                raise ValueError(f'CocoMetric: img_id {p["img_id"]} has labels in '
+                                 f'[{labels.min()}, {labels.max()}], outside the '
+                                 f'{len(cat_ids)} categories')
+            boxes = xyxy_to_xywh(p['bboxes'])
+            for i, label in enumerate(labels.tolist()):
+                entry = dict(image_id=p['img_id'], bbox=boxes[i], score=float(p['scores'][i]),
+                             category_id=cat_ids[label])
+                out['bbox'].append(entry)
+                if 'segm' in out:
+                    score = float(p.get('mask_scores', p['scores'])[i])
+                    out['segm'].append(dict(entry, score=score, segmentation=p['masks'][i]))
+        return out
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        """Write / evaluate the COCO results of the whole data set.
+
+        Args:
+            results (list): What :meth:`process` appended, gathered from all ranks.
+
+        Returns:
+            dict[str, float]: See the class doc; ``{}`` with ``format_only``.
+        """
+        gts, preds = zip(*results) if results else ((), ())
+        api = self._coco_api
+        if api is None:
+            classes = (self.dataset_meta or {}).get('classes')
+            if classes is None:
+                raise RuntimeError("CocoMetric without ann_file needs dataset_meta['classes'] "
+                                   'to name the categories of the converted ground truth')
+            gt_dict = gt_to_coco_dict(gts, classes)
+            if self.outfile_prefix is not None and not self.format_only:
+                self._dump(gt_dict, f'{self.outfile_prefix}.gt.json')
+            api = COCO()
+            api.dataset = gt_dict
+            _quiet(api.createIndex)
+        cat_ids = self._cat_ids(api)
+        dets = self.results_to_json(preds, cat_ids)
+        if self.outfile_prefix is not None:
+            for kind, entries in dets.items():
+                self._dump(entries, f'{self.outfile_prefix}.{kind}.json')
+        if self.format_only:
+            print_log(f'CocoMetric: format_only, results written to '
+                      f'{osp.abspath(self.outfile_prefix)}.{{{",".join(dets)}}}.json; '
+                      'evaluation skipped', logger='current')
+            return {}
+        unknown = {d['image_id'] for d in dets['bbox']} - set(api.getImgIds())
+        if unknown:
+            raise KeyError(f'CocoMetric: predicted img_ids {sorted(unknown)[:10]} are not '
+                           f'images of {self.ann_file or "the ground truth"}')
+        eval_results: Dict[str, float] = {}
+        for metric in self.metrics:
+            iou_type = 'bbox' if metric == 'proposal' else metric
+            if iou_type not in dets:
+                raise KeyError(f"CocoMetric: metric 'segm' needs predicted masks; "
+                               "pred_instances have no 'masks'")
+            eval_results.update(self._evaluate(api, dets[iou_type], metric, cat_ids))
+        return eval_results
+
+    def _dump(self, obj: Any, path: str) -> None:
+        if osp.dirname(path):
+            os.makedirs(osp.dirname(path), exist_ok=True)
+        dump(obj, path, backend_args=self.backend_args)
+
+    def _evaluate(self, api: COCO, dets: List[dict], metric: str,
+                  cat_ids: List[int]) -> Dict[str, float]:
+        """Run ``COCOeval`` for one metric and return its items."""
+        items = self.metric_items or (
+            list(self.item_index)[6:] if metric == 'proposal' else list(_AP_ITEMS))
+        key = (lambda item: item) if metric == 'proposal' else (lambda item: f'{metric}_{item}')
+        if not dets:
+            # loadRes cannot take an empty list; nothing detected means zero AP and AR.
+            print_log(f'CocoMetric: no {metric} detections in the whole data set; '
+                      'reporting 0', logger='current', level=logging.WARNING)
+            return {key(item): 0.0 for item in items}
+        # loadRes writes into the entries: give it copies. Without 'bbox', it takes a segm
+        # result's area from the mask (not the box), which decides small / medium / large.
+        dets = [{k: v for k, v in d.items() if not (metric == 'segm' and k == 'bbox')}
+                for d in dets]
+        coco_eval = COCOeval(api, _quiet(api.loadRes, dets), metric if metric == 'segm'
+                             else 'bbox')
+        params = coco_eval.params
+        params.catIds, params.imgIds = list(cat_ids), api.getImgIds()
+        params.maxDets, params.iouThrs = list(self.proposal_nums), self.iou_thrs
+        if metric == 'proposal':
+            params.useCats = 0
+        _quiet(coco_eval.evaluate)
+        _quiet(coco_eval.accumulate)
+        summary = io.StringIO()
+        with contextlib.redirect_stdout(summary):
+            coco_eval.summarize()
+        print_log(f'Evaluating {metric}...\n' + summary.getvalue().rstrip(), logger='current')
+        out = {key(item): round(float(coco_eval.stats[self.item_index[item]]), 3)
+               for item in items}
+        if metric != 'proposal':
+            if self.classwise:
+                names = [api.loadCats(c)[0]['name'] for c in cat_ids]
+                table, class_ap = class_ap_table(coco_eval.eval['precision'], names,
+                                                 self.iou_thrs)
+                print_log('\n' + table, logger='current')
+                out.update({f'{metric}_{n}_precision': v for n, v in class_ap.items()})
+            ap = coco_eval.stats[:6]
+            print_log(f'{metric}_mAP_copypaste: ' + ' '.join(f'{v:.3f}' for v in ap),
+                      logger='current')
+        return out
+
+
+def class_ap_table(precision: np.ndarray, names: Sequence[str],
+                   iou_thrs: np.ndarray) -> Tuple[str, Dict[str, float]]:
+    """Per-class AP from ``COCOeval.eval['precision']``.
+
+    Args:
+        precision (np.ndarray): (T, R, K, A, M) precision, -1 where undefined; A = (all,
+            small, medium, large), the last of M is the largest ``maxDets``.
+        names (Sequence[str]): K class names.
+        iou_thrs (np.ndarray): (T,) IoU thresholds, to find the 0.5 and 0.75 columns.
+
+    Returns:
+        tuple[str, dict[str, float]]: The AsciiTable (columns category, mAP, mAP_50, mAP_75,
+        mAP_s, mAP_m, mAP_l; 'nan' where undefined) and class name -> mAP rounded to 3.
+    """
+    def mean(p: np.ndarray) -> float:
+        p = p[p > -1]
+        return float(np.mean(p)) if p.size else float('nan')
+
+    def at_iou(thr: float) -> Optional[int]:
+        hits = np.flatnonzero(np.isclose(iou_thrs, thr))
+        return int(hits[0]) if hits.size else None
+
+    rows, class_ap = [], {}
+    for k, name in enumerate(names):
+        values = [mean(precision[:, :, k, 0, -1])]
+        for t in (at_iou(0.5), at_iou(0.75)):
+            values.append(float('nan') if t is None else mean(precision[t, :, k, 0, -1]))
+        values += [mean(precision[:, :, k, a, -1]) for a in (1, 2, 3)]
+        class_ap[name] = round(values[0], 3)
+        rows.append([name, *(f'{v:.3f}' for v in values)])
+    return AsciiTable([['category', *_AP_ITEMS], *rows]).table, class_ap
