@@ -9,29 +9,28 @@ Layout (``city`` is always ``shapes``)::
 ``meta.json`` is written last: its presence means the tree is complete, and its ``params``
 tell whether an existing tree was made with the parameters asked for now.
 """
-import json
 import os
 import os.path as osp
 import shutil
-from typing import Any, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import cv2
 from mmengine.utils import ProgressBar
 
-from .shapes import GENERATOR_VERSION, SHAPE_CLASSES, SHAPE_PALETTE, generate_sample
+from .shapes import SHAPE_CLASSES, SHAPE_PALETTE, generate_sample
+# Re-exported: these names were defined here before the COCO writer came to share them.
+from .tree_meta import (META_FILE, SPLITS, inspect_written_tree, read_meta, remove_meta,
+                        shapes_params, split_counts, write_meta)
+
+__all__ = [
+    'CITY', 'SPLITS', 'META_FILE', 'shapes_params', 'sample_paths', 'read_meta', 'inspect_tree',
+    'remove_tree', 'write_shapes_tree'
+]
 
 CITY = 'shapes'
-SPLITS = ('train', 'val')
-META_FILE = 'meta.json'
 IMG_DIR, SEG_DIR = 'leftImg8bit', 'gtFine'
 IMG_SUFFIX, SEG_SUFFIX = '_leftImg8bit.png', '_gtFine_labelTrainIds.png'
-
-
-def shapes_params(num_train: int = 400, num_val: int = 100, size: int = 128,
-                  seed: int = 0) -> dict[str, int]:
-    """The parameters that fully determine a tree (with the generator version)."""
-    return dict(num_train=int(num_train), num_val=int(num_val), size=int(size), seed=int(seed),
-                generator_version=GENERATOR_VERSION)
 
 
 def sample_paths(root: str, split: str, index: int) -> tuple[str, str]:
@@ -42,16 +41,14 @@ def sample_paths(root: str, split: str, index: int) -> tuple[str, str]:
     return img, seg
 
 
-def read_meta(root: str) -> Optional[dict[str, Any]]:
-    """The parsed ``root/meta.json``, or None when there is none."""
-    path = osp.join(root, META_FILE)
-    if not osp.isfile(path):
-        return None
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)
+def expected_paths(root: str, params: dict[str, Any]) -> Iterator[str]:
+    """Every image and label path of a tree made with ``params``, split by split."""
+    for split, count in split_counts(params).items():
+        for index in range(count):
+            yield from sample_paths(root, split, index)
 
 
-def inspect_tree(root: str, params: dict[str, int]) -> str:
+def inspect_tree(root: str, params: dict[str, Any]) -> str:
     """What ``root`` holds compared with a tree made with ``params``.
 
     Returns:
@@ -61,26 +58,12 @@ def inspect_tree(root: str, params: dict[str, int]) -> str:
         'incomplete': meta.json matches but some image or label files are missing.
         'foreign': files but no meta.json (someone else's data, or an interrupted run).
     """
-    if not osp.isdir(root) or not os.listdir(root):
-        return 'absent'
-    meta = read_meta(root)
-    if meta is None:
-        return 'foreign'
-    if meta.get('params') != params:
-        return 'different'
-    counts = dict(train=params['num_train'], val=params['num_val'])
-    for split, count in counts.items():
-        for index in range(count):
-            if not all(osp.isfile(p) for p in sample_paths(root, split, index)):
-                return 'incomplete'
-    return 'same'
+    return inspect_written_tree(root, params, expected_paths(root, params))
 
 
 def remove_tree(root: str) -> None:
     """Delete what a previous run wrote under ``root`` (and nothing else)."""
-    meta = osp.join(root, META_FILE)
-    if osp.isfile(meta):
-        os.remove(meta)  # first, so an interrupted rewrite never looks complete
+    remove_meta(root)  # first, so an interrupted rewrite never looks complete
     for top in (IMG_DIR, SEG_DIR):
         for split in SPLITS:
             shutil.rmtree(osp.join(root, top, split, CITY), ignore_errors=True)
@@ -104,7 +87,7 @@ def write_shapes_tree(root: str, num_train: int = 400, num_val: int = 100, size:
         The content written to ``meta.json``.
     """
     params = shapes_params(num_train, num_val, size, seed)
-    counts = dict(train=params['num_train'], val=params['num_val'])
+    counts = split_counts(params)
     for split in SPLITS:
         for top in (IMG_DIR, SEG_DIR):
             os.makedirs(osp.join(root, top, split, CITY), exist_ok=True)
@@ -128,7 +111,5 @@ def write_shapes_tree(root: str, num_train: int = 400, num_val: int = 100, size:
         splits=counts,
         layout=dict(img=f'{IMG_DIR}/{{split}}/{CITY}/{{split}}_{{i:05d}}{IMG_SUFFIX}',
                     seg_map=f'{SEG_DIR}/{{split}}/{CITY}/{{split}}_{{i:05d}}{SEG_SUFFIX}'))
-    with open(osp.join(root, META_FILE), 'w', encoding='utf-8') as f:
-        json.dump(meta, f, indent=2)
-        f.write('\n')
+    write_meta(root, meta)
     return meta
