@@ -9,7 +9,8 @@ def test_patterns() -> None:
     assert 'pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py' in psp
     assert all(p.startswith('pspnet/pspnet_r50') for p in psp)
     amp = segdet.list_configs('*amp*')
-    assert sorted(Path(p).parent.name for p in amp) == ['deeplabv3plus', 'fcn', 'pspnet']
+    assert sorted(Path(p).parent.name for p in amp) == ['deeplabv3plus', 'fcn', 'mask_rcnn',
+                                                        'pspnet']
     assert segdet.list_configs('demo/*') == ['demo/deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py']
     assert not any(p.startswith('_base_') for p in segdet.list_configs())
     assert segdet.list_configs('no-such-model*') == []

@@ -311,8 +311,10 @@ def test_model_builds(path):
 # segdet configs must equal them except for the differences each README documents.
 MMSEG_CONFIGS = Path(os.environ.get('MMSEG_CONFIGS_DIR',
                                     '/work/ref/mmsegmentation/mmseg/.mim/configs'))
+# max_epochs: a helper variable of mmdet's GN 2x files (segdet inherits schedule_2x instead).
 ALLOWED_DIFFERENCES = ('default_scope', 'model.pretrained',
-                       'env_cfg.flush_denormal', 'custom_hooks', 'default_hooks.checkpoint.')
+                       'env_cfg.flush_denormal', 'custom_hooks', 'default_hooks.checkpoint.',
+                       'max_epochs')
 ALLOWED_EXTRA_MMSEG = ('tta_model', 'tta_pipeline', 'img_ratios')
 
 
@@ -330,9 +332,18 @@ def _flatten(node: Any, prefix: str = '') -> dict[str, Any]:
     return {prefix: node}
 
 
+# mmdetection's configs likewise (MMDET_CONFIGS_DIR, e.g. the .mim/configs of an unpacked
+# mmdet 3.3.0 wheel). segdet's GN-from-scratch config has no mmdet twin of the same name.
+MMDET_CONFIGS = Path(os.environ.get('MMDET_CONFIGS_DIR',
+                                    '/work/ref/mmdetection/mmdet/.mim/configs'))
+
+
 def _mmseg_twin(path: Path) -> Optional[Path]:
-    twin = MMSEG_CONFIGS / path.parent.name / path.name
-    return twin if twin.is_file() else None
+    for root in (MMSEG_CONFIGS, MMDET_CONFIGS):
+        twin = root / path.parent.name / path.name
+        if twin.is_file():
+            return twin
+    return None
 
 
 @pytest.mark.parametrize('path', [p for p in EXPERIMENTS if p.parent.name != 'demo'],
@@ -340,8 +351,8 @@ def _mmseg_twin(path: Path) -> Optional[Path]:
 def test_resolved_config_equals_mmseg(path):
     twin = _mmseg_twin(path)
     if twin is None:
-        pytest.skip(f'no mmsegmentation config {path.name} under {MMSEG_CONFIGS} '
-                    '(set MMSEG_CONFIGS_DIR to compare)')
+        pytest.skip(f'no mmsegmentation/mmdetection config {path.name} under {MMSEG_CONFIGS} '
+                    f'or {MMDET_CONFIGS} (set MMSEG_CONFIGS_DIR / MMDET_CONFIGS_DIR to compare)')
     ours = _flatten(Config.fromfile(str(path)).to_dict())
     theirs = _flatten(Config.fromfile(str(twin)).to_dict())
     their_top = {key.split('.')[0] for key in theirs}
@@ -355,4 +366,4 @@ def test_resolved_config_equals_mmseg(path):
             diffs.append(f"{key}: segdet={ours.get(key, '<missing>')!r} "
                          f"mmseg={theirs.get(key, '<missing>')!r}")
     assert not diffs, f'{config_id(path)} differs from {twin}:\n' + '\n'.join(diffs)
-    assert ours['model.pretrained'] is None
+    assert ours.get('model.pretrained') is None

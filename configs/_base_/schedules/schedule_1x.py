@@ -19,4 +19,6 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
                     save_best='coco/bbox_mAP', rule='greater', save_last=True),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Draws boxes and masks when enabled (tools/test.py --show-dir).
+    visualization=dict(type='DetVisualizationHook'))

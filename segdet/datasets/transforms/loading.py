@@ -1,4 +1,4 @@
-"""Load images and label maps (checked against their image and the class list).
+"""Load images, label maps (checked against their image and the class list) and instances.
 
 A file that cannot be read or decoded raises :class:`BadSampleError` naming it; a data set
 with ``skip_bad_samples=True`` replaces such a sample during training.
@@ -12,6 +12,8 @@ from mmcv.transforms import LoadAnnotations as MMCVLoadAnnotations
 from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
 
 from segdet.registry import TRANSFORMS
+
+from .det_transforms import decode_instance_mask, is_valid_polygon
 
 
 class BadSampleError(OSError):
@@ -115,42 +117,138 @@ def as_single_channel(seg_map: np.ndarray, path: str) -> np.ndarray:
 
 @TRANSFORMS.register_module()
 class LoadAnnotations(MMCVLoadAnnotations):
-    """Read ``results['seg_map_path']`` into ``results['gt_seg_map']`` and check it.
+    """Load a label map (segmentation) and/or instance boxes, labels and masks (detection).
 
-    The file is decoded unchanged (palette PNGs give their indices), then label 0 is dropped
-    when ``reduce_zero_label`` is set, then ``label_map`` relabels a class subset. The map is
-    uint8 (as in mmseg) unless the file holds values above 255 (then int64).
+    ``LoadAnnotations()`` (mmseg configs) loads the label map only;
+    ``LoadAnnotations(with_bbox=True)`` / ``(with_bbox=True, with_mask=True)`` (mmdet configs)
+    load instances and no label map unless ``with_seg=True`` is also given.
 
-    Checks (both raise ``ValueError`` naming the label file):
+    Label map: ``results['seg_map_path']`` is decoded unchanged (palette PNGs give their
+    indices), then label 0 is dropped when ``reduce_zero_label`` is set, then ``label_map``
+    relabels a class subset. The map is uint8 (as in mmseg) unless the file holds values above
+    255 (then int64). Checks (both raise ``ValueError`` naming the label file):
         - its (h, w) equals the image's ``ori_shape`` (when an image was loaded before);
         - every value is a class index below ``results['num_classes']`` or
           ``results['ignore_index']`` (when the data set gave ``num_classes``).
 
-    Required keys: seg_map_path, reduce_zero_label, seg_fields; optional: label_map,
-    num_classes, ignore_index, ori_shape, img_path.
-    Added keys: gt_seg_map ((H, W) uint8 or int64); 'gt_seg_map' appended to seg_fields.
+    Instances: from ``results['instances']`` (see :class:`~segdet.datasets.CocoDataset`), each
+    a dict with ``bbox`` [x1, y1, x2, y2], ``bbox_label``, ``ignore_flag`` and ``mask``
+    (polygon list or RLE dict). Polygons with fewer than 3 points are left out; an instance
+    with no valid polygon left keeps its box but becomes ignored (``gt_ignore_flags`` True,
+    all-zero mask), as in mmdet.
+
+    Required keys: seg_map_path, reduce_zero_label, seg_fields (with_seg); instances and
+    ori_shape or height/width (with_bbox / with_label / with_mask); optional: label_map,
+    num_classes, ignore_index, img_path.
+    Added keys:
+        gt_seg_map: (H, W) uint8 or int64; 'gt_seg_map' appended to seg_fields.
+        gt_bboxes: (N, 4) float32 x1, y1, x2, y2 in pixels (with_bbox).
+        gt_bboxes_labels: (N,) int64 class indices (with_label).
+        gt_ignore_flags: (N,) bool, True for crowd / unusable instances (any instance key).
+        gt_masks: (N, H, W) uint8 0/1 at ``ori_shape`` (with_mask).
 
     Args:
         reduce_zero_label: Leave None to follow the data set's setting; a value that differs
             from the data set's raises an error.
         imdecode_backend: ``mmcv.imfrombytes`` backend.
         backend_args: mmengine file backend arguments.
-        with_seg: Load the label map.
+        with_seg: Load the label map; None means True unless ``with_bbox`` or ``with_mask``.
+        with_bbox: Load instance boxes.
+        with_label: Load instance labels; None means ``with_bbox or with_mask``.
+        with_mask: Load instance masks as bitmaps.
+        poly2mask: Must be True: masks are always rasterised (polygon masks are not kept).
     """
 
     def __init__(self,
                  reduce_zero_label: Optional[bool] = None,
                  imdecode_backend: str = 'pillow',
                  backend_args: Optional[dict] = None,
-                 with_seg: bool = True) -> None:
+                 with_seg: Optional[bool] = None,
+                 with_bbox: bool = False,
+                 with_label: Optional[bool] = None,
+                 with_mask: bool = False,
+                 poly2mask: bool = True) -> None:
+        if not poly2mask:
+            raise NotImplementedError(
+                'LoadAnnotations(poly2mask=False): segdet keeps instance masks as (N, H, W) '
+                'bitmaps only; drop poly2mask or set it to True')
+        if with_seg is None:
+            with_seg = not (with_bbox or with_mask)
+        if with_label is None:
+            with_label = with_bbox or with_mask
         super().__init__(
-            with_bbox=False,
-            with_label=False,
+            with_bbox=with_bbox,
+            with_label=with_label,
             with_seg=with_seg,
             with_keypoints=False,
             imdecode_backend=imdecode_backend,
             backend_args=backend_args)
         self.reduce_zero_label = reduce_zero_label
+        self.with_mask = with_mask
+        self.poly2mask = poly2mask
+
+    def transform(self, results: dict) -> dict:
+        """Add the keys listed in the class docstring for the enabled kinds."""
+        if self.with_bbox or self.with_label or self.with_mask:
+            instances = self._instances(results)
+            results['gt_ignore_flags'] = np.array(
+                [bool(inst.get('ignore_flag', 0)) for inst in instances], dtype=bool).reshape(-1)
+            if self.with_bbox:
+                results['gt_bboxes'] = np.array(
+                    [inst['bbox'] for inst in instances], dtype=np.float32).reshape(-1, 4)
+            if self.with_label:
+                results['gt_bboxes_labels'] = np.array(
+                    [inst['bbox_label'] for inst in instances], dtype=np.int64).reshape(-1)
+            if self.with_mask:
+                self._load_masks(results, instances)
+        if self.with_seg:
+            self._load_seg_map(results)
+        return results
+
+    @staticmethod
+    def _instances(results: dict) -> list:
+        if 'instances' not in results:
+            raise KeyError(
+                f'LoadAnnotations(with_bbox/with_label/with_mask): image '
+                f'{results.get("img_path")} has no "instances"; the data set gives no instance '
+                f'annotations (use a detection data set such as CocoDataset, or drop these flags)')
+        ori_shape = results.get('ori_shape')
+        height, width = results.get('height'), results.get('width')
+        if ori_shape is not None and height is not None and width is not None and (
+                tuple(ori_shape[:2]) != (height, width)):
+            raise ValueError(
+                f'image {results.get("img_path")} is {ori_shape[0]}x{ori_shape[1]} (h x w) but '
+                f'its annotation says {height}x{width}; boxes and masks would not fit it (an '
+                f"EXIF rotation? try LoadImageFromFile(color_type='color_ignore_orientation'))")
+        return results['instances']
+
+    def _load_masks(self, results: dict, instances: list) -> None:
+        if results.get('ori_shape') is not None:
+            h, w = (int(v) for v in results['ori_shape'][:2])
+        elif results.get('height') is not None and results.get('width') is not None:
+            h, w = int(results['height']), int(results['width'])
+        else:
+            raise KeyError(f'LoadAnnotations(with_mask=True) needs ori_shape (load the image '
+                           f'first) or height/width for image {results.get("img_path")}')
+        masks = []
+        for i, inst in enumerate(instances):
+            if 'mask' not in inst:
+                raise KeyError(
+                    f'LoadAnnotations(with_mask=True): instance {i} of image '
+                    f'{results.get("img_path")} has no mask (its annotation has no '
+                    f'segmentation); use with_mask=False for box-only annotations')
+            mask_ann = inst['mask']
+            if isinstance(mask_ann, list):
+                mask_ann = [p for p in mask_ann if is_valid_polygon(p)]
+                if not mask_ann:
+                    results['gt_ignore_flags'][i] = True
+                    masks.append(np.zeros((h, w), dtype=np.uint8))
+                    continue
+            try:
+                masks.append(decode_instance_mask(mask_ann, h, w))
+            except ValueError as err:
+                raise ValueError(f'instance {i} of image {results.get("img_path")}: {err}') from err
+        results['gt_masks'] = (np.stack(masks) if masks else np.zeros((0, h, w), dtype=np.uint8))
 
     def _load_seg_map(self, results: dict) -> None:
         path = results.get('seg_map_path')
@@ -220,7 +318,9 @@ class LoadAnnotations(MMCVLoadAnnotations):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(reduce_zero_label={self.reduce_zero_label}, '
-                f"imdecode_backend='{self.imdecode_backend}', backend_args={self.backend_args})")
+                f"imdecode_backend='{self.imdecode_backend}', backend_args={self.backend_args}, "
+                f'with_seg={self.with_seg}, with_bbox={self.with_bbox}, '
+                f'with_label={self.with_label}, with_mask={self.with_mask})')
 
 
 @TRANSFORMS.register_module()

@@ -1,0 +1,4 @@
+_base_ = [
+    '../_base_/models/mask-rcnn_r50-caffe-c4.py', '../_base_/datasets/coco_instance.py',
+    '../_base_/schedules/schedule_1x.py', '../_base_/det_runtime.py'
+]

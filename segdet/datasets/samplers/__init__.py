@@ -1,0 +1,4 @@
+"""Data samplers."""
+from .batch_sampler import AspectRatioBatchSampler
+
+__all__ = ['AspectRatioBatchSampler']

@@ -1,0 +1,152 @@
+"""Draw detection and instance-segmentation results over images (pure numpy + OpenCV)."""
+import colorsys
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+RGB = tuple[int, int, int]
+
+_GOLDEN = 0.618033988749895
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def label_colour(label: int) -> RGB:
+    """A saturated RGB colour for class ``label``, the same in every run and image.
+
+    Hues step by the golden ratio, so neighbouring labels get far-apart hues; odd labels are
+    a little darker so that classes whose hues nearly repeat still differ.
+    """
+    hue = (int(label) * _GOLDEN) % 1.0
+    value = 0.95 if int(label) % 2 == 0 else 0.75
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, value)
+    return (round(r * 255), round(g * 255), round(b * 255))
+
+
+def instance_colours(labels: np.ndarray,
+                     palette: Optional[Sequence[Sequence[int]]] = None) -> list[RGB]:
+    """RGB colour of each instance: ``palette[label]``, or :func:`label_colour` beyond it.
+
+    Args:
+        labels: (N,) integer class indices.
+        palette: RGB colour per class (the data set's ``palette``), may be shorter or None.
+
+    Returns:
+        N RGB tuples.
+    """
+    palette = list(palette) if palette is not None else []
+    colours = []
+    for label in np.asarray(labels, dtype=np.int64).reshape(-1):
+        if 0 <= label < len(palette):
+            colours.append(tuple(int(c) for c in palette[label])[:3])
+        else:
+            colours.append(label_colour(int(label)))
+    return colours
+
+
+def _binary_masks(masks: np.ndarray) -> np.ndarray:
+    masks = np.asarray(masks)
+    if masks.dtype == bool:
+        return masks
+    # Soft masks (probabilities) are cut at 0.5, like mask heads binarise them.
+    return masks >= 0.5 if np.issubdtype(masks.dtype, np.floating) else masks > 0
+
+
+def _caption(image: np.ndarray, text: str, box: tuple[int, int, int, int], colour: RGB,
+             font_scale: float) -> None:
+    """Filled caption in ``colour`` above the box (inside its top when there is no room)."""
+    h, w = image.shape[:2]
+    (tw, th), baseline = cv2.getTextSize(text, _FONT, font_scale, 1)
+    pad = 2
+    bw, bh = tw + 2 * pad, th + baseline + 2 * pad
+    x1, y1 = box[0], box[1]
+    top = y1 - bh if y1 - bh >= 0 else y1
+    top = max(0, min(top, h - bh))
+    left = max(0, min(x1, w - bw))
+    cv2.rectangle(image, (left, top), (left + bw - 1, top + bh - 1), colour, -1)
+    r, g, b = colour[::-1]  # colour is BGR here
+    text_colour = (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
+    cv2.putText(image, text, (left + pad, top + pad + th), _FONT, font_scale, text_colour, 1,
+                cv2.LINE_AA)
+
+
+def overlay_instances(image_bgr: np.ndarray, bboxes: np.ndarray, labels: np.ndarray,
+                      scores: Optional[np.ndarray] = None, masks: Optional[np.ndarray] = None,
+                      classes: Optional[Sequence[str]] = None,
+                      palette: Optional[Sequence[Sequence[int]]] = None, alpha: float = 0.5,
+                      line_width: int = 2, font_scale: Optional[float] = None) -> np.ndarray:
+    """Draw instances: translucent masks, box outlines and "name 0.87" captions.
+
+    Each instance is drawn in its class colour (``palette[label]``, or a fixed colour per
+    label when the palette is missing or too short). Captions sit above their box, inside the
+    image.
+
+    Args:
+        image_bgr: (H, W, 3) uint8 BGR image; not modified.
+        bboxes: (N, 4) float boxes, x1 y1 x2 y2 in pixels of ``image_bgr``.
+        labels: (N,) integer class indices.
+        scores: (N,) float confidences, appended to the captions; None for ground truth.
+        masks: (N, H, W) bool / uint8 (non-zero = inside) / float (>= 0.5 = inside) masks.
+        classes: Class names; a label beyond them is captioned ``class <label>``.
+        palette: RGB colour per class.
+        alpha: Weight of the mask colour over the image.
+        line_width: Box outline thickness in pixels.
+        font_scale: OpenCV font scale of the captions; by default from the image size.
+
+    Returns:
+        (H, W, 3) uint8 BGR image.
+
+    Raises:
+        ValueError: if the image is not (H, W, 3), or the lengths or mask size disagree.
+    """
+    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+        raise ValueError(f'overlay_instances: image must be (H, W, 3), got {image_bgr.shape}')
+    h, w = image_bgr.shape[:2]
+    bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    n = len(bboxes)
+    if len(labels) != n or (scores is not None and len(scores) != n) or \
+            (masks is not None and len(masks) != n):
+        raise ValueError(
+            f'overlay_instances: {n} boxes but {len(labels)} labels'
+            + ('' if scores is None else f', {len(scores)} scores')
+            + ('' if masks is None else f', {len(masks)} masks'))
+    if masks is not None and n and tuple(np.shape(masks)[1:]) != (h, w):
+        raise ValueError(f'overlay_instances: masks are {tuple(np.shape(masks)[1:])}, the '
+                         f'image is {(h, w)}')
+    out = np.ascontiguousarray(image_bgr, dtype=np.uint8).copy()
+    if n == 0:
+        return out
+
+    # Lowest score first, so the most confident instance ends up on top.
+    order = np.argsort(np.asarray(scores), kind='stable') if scores is not None else \
+        np.arange(n)
+    colours = [c[::-1] for c in instance_colours(labels, palette)]  # BGR for OpenCV
+    if masks is not None:
+        binary = _binary_masks(masks)
+        blended = out.astype(np.float32)
+        for i in order:
+            inside = binary[i]
+            blended[inside] = (1 - alpha) * blended[inside] + \
+                alpha * np.asarray(colours[i], np.float32)
+        out = blended.round().clip(0, 255).astype(np.uint8)
+
+    boxes = np.nan_to_num(bboxes).round()
+    boxes[:, 0::2] = boxes[:, 0::2].clip(0, w - 1)
+    boxes[:, 1::2] = boxes[:, 1::2].clip(0, h - 1)
+    boxes = boxes.astype(np.int64)
+    # Outlines after the masks so that they keep the pure class colour.
+    for i in order:
+        x1, y1, x2, y2 = (int(v) for v in boxes[i])
+        cv2.rectangle(out, (x1, y1), (x2, y2), colours[i], line_width)
+
+    if font_scale is None:
+        font_scale = float(np.clip(min(h, w) / 1000, 0.35, 0.9))
+    names = list(classes) if classes is not None else []
+    for i in order:
+        label = int(labels[i])
+        text = names[label] if 0 <= label < len(names) else f'class {label}'
+        if scores is not None:
+            text += f' {float(scores[i]):.2f}'
+        _caption(out, text, tuple(int(v) for v in boxes[i]), colours[i], font_scale)
+    return out
