@@ -27,7 +27,9 @@ def parse_args() -> argparse.Namespace:
                         help='slide-mode stride')
     parser.add_argument('--batch-size', type=int, help='slide-mode crops per forward pass')
     parser.add_argument('--work-dir', help='directory for logs and the metric JSON')
-    parser.add_argument('--out', help='directory to write prediction PNGs into')
+    parser.add_argument('--out', help='directory to write predictions into: label PNGs '
+                        '(segmentation) or COCO results results.bbox.json / results.segm.json '
+                        '(CocoMetric)')
     parser.add_argument('--show-dir', help='directory to write prediction overlays into')
     parser.add_argument('--amp', action='store_true', help='run inference under autocast')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
@@ -78,7 +80,10 @@ def build_cfg(args: argparse.Namespace) -> Config:
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         for evaluator in evaluators:
-            evaluator['output_dir'] = args.out
+            if evaluator.get('type') == 'CocoMetric':
+                evaluator['outfile_prefix'] = osp.join(args.out, 'results')
+            else:
+                evaluator['output_dir'] = args.out
     if args.show_dir:
         cfg.default_hooks = cfg.get('default_hooks') or {}
         cfg.default_hooks['visualization'] = dict(

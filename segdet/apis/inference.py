@@ -1,4 +1,4 @@
-"""Python API for segmentation models: build from a config, predict, draw the result.
+"""Python API for segmentation and detection models: build from a config, predict, draw.
 
     >>> from segdet.apis import init_model, inference_model, show_result
     >>> model = init_model('configs/demo/deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py',
@@ -6,6 +6,10 @@
     >>> sample = inference_model(model, 'data/shapes/leftImg8bit/val/shapes/val_00000_leftImg8bit.png')
     >>> sample.pred_sem_seg.data.shape        # (1, H, W) class indices at the image's size
     >>> show_result(model, img_path, sample, out_file='overlay.png')
+
+Detectors work the same way: ``inference_model`` returns samples with ``pred_instances``
+(``bboxes`` (N, 4), ``scores``, ``labels``, Mask R-CNN ``masks`` (N, H, W) bool, all at the
+image's own size) and ``show_result`` draws the boxes, class names, scores and masks.
 """
 import copy
 import os
@@ -24,6 +28,7 @@ import segdet.engine  # noqa: F401  (the safe checkpoint loader)
 from segdet.registry import DATASETS, MODELS, TRANSFORMS
 from segdet.structures import DataSample
 from segdet.utils import load_config, revert_sync_bn_cfg
+from segdet.visualization.det_overlay import overlay_instances
 from segdet.visualization.seg_overlay import overlay_sem_seg
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
@@ -72,7 +77,10 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
     """
     cfg = _load_config(config, cfg_options)
     cfg.model = revert_sync_bn_cfg(cfg.model)
-    cfg.model.pretrained = None
+    if 'pretrained' in cfg.model:
+        cfg.model.pretrained = None
+    if 'backbone' in cfg.model and cfg.model.backbone.get('init_cfg'):
+        cfg.model.backbone.init_cfg = None  # the checkpoint (or nothing) gives the weights
     cfg.model.train_cfg = None
     with DefaultScope.overwrite_default_scope('segdet'):
         model = MODELS.build(cfg.model)
@@ -103,8 +111,9 @@ def inference_model(model: torch.nn.Module, imgs: Union[ImageInput, Sequence[Ima
     """Predict one image or a list: paths or (H, W, 3) BGR uint8 arrays.
 
     Returns:
-        One ``DataSample`` per image (a list for a list input) with ``pred_sem_seg`` (1, H, W)
-        class indices and ``seg_logits`` (C, H, W) at the image's own size.
+        One ``DataSample`` per image (a list for a list input): for segmentors
+        ``pred_sem_seg`` (1, H, W) class indices and ``seg_logits`` (C, H, W); for detectors
+        ``pred_instances``; at the image's own size.
     """
     single = not isinstance(imgs, (list, tuple))
     items = [imgs] if single else list(imgs)
@@ -128,9 +137,11 @@ def inference_model(model: torch.nn.Module, imgs: Union[ImageInput, Sequence[Ima
 
 
 def show_result(model: torch.nn.Module, img: ImageInput, result: DataSample,
-                out_file: Optional[Union[str, Path]] = None, opacity: float = 0.5
-                ) -> np.ndarray:
-    """Draw ``result.pred_sem_seg`` over the image with the data set's palette.
+                out_file: Optional[Union[str, Path]] = None, opacity: float = 0.5,
+                score_thr: float = 0.3) -> np.ndarray:
+    """Draw ``result.pred_sem_seg`` over the image with the data set's palette, or, for a
+    detector's result, its ``pred_instances`` scoring above ``score_thr`` (boxes, class names,
+    scores, masks).
 
     Returns:
         The (H, W, 3) BGR overlay; also written to ``out_file`` when given.
@@ -138,9 +149,19 @@ def show_result(model: torch.nn.Module, img: ImageInput, result: DataSample,
     image = img if isinstance(img, np.ndarray) else cv2.imread(str(img), cv2.IMREAD_COLOR)
     if image is None:
         raise FileNotFoundError(f'cannot read image {img}')
-    pred = result.pred_sem_seg.data[0].cpu().numpy()
-    overlay = overlay_sem_seg(image, pred, (getattr(model, 'dataset_meta', None) or {}).get(
-        'palette'), alpha=opacity)
+    meta = getattr(model, 'dataset_meta', None) or {}
+    if 'pred_instances' in result:
+        pred = result.pred_instances
+        keep = (pred.scores > score_thr).cpu()
+        masks = pred.masks[keep].cpu().numpy() if 'masks' in pred else None
+        overlay = overlay_instances(image, pred.bboxes[keep].cpu().numpy(),
+                                    pred.labels[keep].cpu().numpy(),
+                                    pred.scores[keep].cpu().numpy(), masks,
+                                    classes=meta.get('classes'), palette=meta.get('palette'),
+                                    alpha=opacity)
+    else:
+        pred = result.pred_sem_seg.data[0].cpu().numpy()
+        overlay = overlay_sem_seg(image, pred, meta.get('palette'), alpha=opacity)
     if out_file is not None:
         os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
         if not cv2.imwrite(str(out_file), overlay):

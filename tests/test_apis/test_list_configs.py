@@ -11,7 +11,8 @@ def test_patterns() -> None:
     amp = segdet.list_configs('*amp*')
     assert sorted(Path(p).parent.name for p in amp) == ['deeplabv3plus', 'fcn', 'mask_rcnn',
                                                         'pspnet']
-    assert segdet.list_configs('demo/*') == ['demo/deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py']
+    assert segdet.list_configs('demo/*') == ['demo/deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py',
+                                             'demo/mask-rcnn_r18_fpn_1xb8-600_shapes-coco.py']
     assert not any(p.startswith('_base_') for p in segdet.list_configs())
     assert segdet.list_configs('no-such-model*') == []
 

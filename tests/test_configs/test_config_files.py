@@ -312,9 +312,10 @@ def test_model_builds(path):
 MMSEG_CONFIGS = Path(os.environ.get('MMSEG_CONFIGS_DIR',
                                     '/work/ref/mmsegmentation/mmseg/.mim/configs'))
 # max_epochs: a helper variable of mmdet's GN 2x files (segdet inherits schedule_2x instead).
+# Backbone / shared-head init_cfg: mmdet's download pre-trained weights, segdet's are None.
 ALLOWED_DIFFERENCES = ('default_scope', 'model.pretrained',
                        'env_cfg.flush_denormal', 'custom_hooks', 'default_hooks.checkpoint.',
-                       'max_epochs')
+                       'max_epochs', 'model.backbone.init_cfg', 'model.roi_head.shared_head.init_cfg')
 ALLOWED_EXTRA_MMSEG = ('tta_model', 'tta_pipeline', 'img_ratios')
 
 

@@ -1,7 +1,7 @@
 """CPU inference speed of segdet's Faster / Mask R-CNN against torchvision's, in one run.
 
     python tools/analysis_tools/det_cpu_speed.py [--threads 2] [--size 800 1333]
-        [--repeats 3] [--out docs/benchmarks/det_cpu_speed.json] [--quick]
+        [--repeats 5] [--out docs/benchmarks/det_cpu_speed.json] [--quick]
 
 Both sides get random weights (torchvision ``weights=None``, segdet without pre-training), the
 same (1, 3, H, W) image (default 800x1333, which neither model resizes), batch 1, and the same
@@ -9,7 +9,8 @@ post-processing budget: score threshold 0 and 100 detections per image, so that 
 decodes, NMSes and (Mask R-CNN) pastes 100 masks at full resolution. The timed call is the
 whole prediction: normalisation and padding, network, RPN proposals, RoI heads, box decoding,
 NMS and mask pasting. Each model is warmed up, then the models are timed in turn
-(interleaved) ``--repeats`` times; the table reports medians and segdet / torchvision ratios.
+(interleaved, alternating which goes first) ``--repeats`` times; the table reports medians and
+segdet / torchvision ratios, and the JSON every time.
 """
 import argparse
 import json
@@ -85,15 +86,16 @@ def torchvision_predict(model: torch.nn.Module, image: torch.Tensor) -> Callable
 
 def time_interleaved(calls: dict[str, Callable[[], Any]], warmup: int, repeats: int
                      ) -> dict[str, list[float]]:
-    """Warm every call up, then time them in turn ``repeats`` times (shared-machine noise
-    hits all of them alike)."""
+    """Warm every call up, then time them in turn ``repeats`` times, reversing the order every
+    other round (shared-machine noise and cache effects hit all of them alike)."""
     import time
     for fn in calls.values():
         for _ in range(warmup):
             fn()
     times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, fn in calls.items():
+    for i in range(repeats):
+        order = list(calls.items())
+        for name, fn in (order if i % 2 == 0 else order[::-1]):
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
@@ -110,7 +112,7 @@ def main(argv=None) -> int:
     parser.add_argument('--size', type=int, nargs=2, default=(800, 1333), metavar=('H', 'W'))
     parser.add_argument('--models', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--detections', type=int, default=DETECTIONS)
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--quick', action='store_true',

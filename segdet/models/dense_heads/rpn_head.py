@@ -254,7 +254,7 @@ class RPNHead(BaseModule):
                                           cfg.get('max_per_img', 1000),
                                           cfg.get('min_bbox_size', 0))
             if rescale and 'scale_factor' in meta:
-                sw, sh = meta['scale_factor'][:2]
+                sw, sh = meta.get('scale_factor', (1.0, 1.0))[:2]
                 bboxes = bboxes / bboxes.new_tensor([sw, sh, sw, sh])
             results.append(InstanceData(bboxes=bboxes, scores=score,
                                         labels=score.new_zeros(score.shape, dtype=torch.long)))

@@ -111,15 +111,18 @@ class TwoStageDetector(BaseModel):
     @torch.no_grad()
     def predict(self, inputs: Tensor, data_samples: SampleList, rescale: bool = True
                 ) -> SampleList:
-        """Set ``pred_instances`` (``bboxes`` (N, 4), ``scores``, ``labels``, and ``masks``
-        (N, H, W) bool for Mask R-CNN) on each sample, at the original image size (resize and
-        flip undone) when ``rescale``."""
+        """New samples (the inputs' fields shared, not copied) with ``pred_instances``:
+        ``bboxes`` (N, 4), ``scores`` (N,), ``labels`` (N,) and, for Mask R-CNN, ``masks``
+        (N, H, W) bool; at the original image size (resize and flip undone) when ``rescale``."""
         x = self.extract_feat(inputs)
         proposals = self.rpn_head.predict(x, data_samples, rescale=False)
         results = self.roi_head.predict(x, proposals, data_samples, rescale=rescale)
+        outputs = []
         for sample, res in zip(data_samples, results):
-            sample.pred_instances = undo_flip(res, sample.metainfo) if rescale else res
-        return data_samples
+            new = sample.new()
+            new.pred_instances = undo_flip(res, sample.metainfo) if rescale else res
+            outputs.append(new)
+        return outputs
 
     def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> tuple:
         """Features, RPN outputs and the box-head outputs of the test-time proposals."""

@@ -166,5 +166,5 @@ class StandardRoIHead(BaseModule):
         if not rescale:
             return
         for res, meta in zip(results, metas):
-            sw, sh = meta['scale_factor'][:2]
+            sw, sh = meta.get('scale_factor', (1.0, 1.0))[:2]
             res.bboxes = res.bboxes / res.bboxes.new_tensor([sw, sh, sw, sh])

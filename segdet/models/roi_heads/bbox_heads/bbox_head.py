@@ -193,7 +193,7 @@ class BBoxHead(BaseModule):
         bboxes = self.bbox_coder.decode(rois[:, 1:].float(), bbox_pred.float(),
                                         max_shape=img_meta['img_shape'])
         if rescale and bboxes.size(0) > 0:
-            sw, sh = img_meta['scale_factor'][:2]
+            sw, sh = img_meta.get('scale_factor', (1.0, 1.0))[:2]
             bboxes = (bboxes.view(bboxes.size(0), -1, 4)
                       / bboxes.new_tensor([sw, sh, sw, sh])).view(bboxes.size(0), -1)
         if rcnn_test_cfg is None:

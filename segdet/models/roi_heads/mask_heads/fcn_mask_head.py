@@ -103,7 +103,7 @@ class FCNMaskHead(BaseModule):
         cfg = ConfigDict(rcnn_test_cfg)
         if rescale:
             img_h, img_w = img_meta['ori_shape'][:2]
-            sw, sh = img_meta['scale_factor'][:2]
+            sw, sh = img_meta.get('scale_factor', (1.0, 1.0))[:2]
             bboxes = results.bboxes / results.bboxes.new_tensor([sw, sh, sw, sh])
         else:
             img_h, img_w = img_meta['img_shape'][:2]

@@ -23,12 +23,17 @@ class ResLayer(BaseModule):
         stride, dilation, style: Of the stage.
         norm_cfg, norm_eval: Norm layers; ``norm_eval`` keeps BN in eval mode in training.
         with_cp: Gradient checkpointing inside blocks.
+        pretrained: Checkpoint path (deprecated spelling of a ``Pretrained`` init_cfg).
     """
 
     def __init__(self, depth: int, stage: int = 3, stride: int = 2, dilation: int = 1,
                  style: str = 'pytorch', norm_cfg: dict = dict(type='BN', requires_grad=True),
                  norm_eval: bool = True, with_cp: bool = False, dcn: Optional[dict] = None,
                  pretrained: Optional[str] = None, init_cfg=None) -> None:
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError('ResLayer: give pretrained or init_cfg, not both')
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg)
         if dcn is not None:
             raise NotImplementedError('ResLayer shared head: dcn is not supported')
