@@ -106,3 +106,34 @@ def test_undo_flip_maps_boxes_and_masks_back():
     out = undo_flip(res, dict(flip=True, flip_direction='diagonal', ori_shape=(4, 6)))
     assert out.bboxes.tolist() == [[4, 3, 6, 4]]
     assert undo_flip(res, dict(flip=False)) is res
+
+
+def test_c4_mask_rcnn_shares_the_roi_features_with_its_mask_head():
+    """R-50-C4 (configs/_base_/models/mask-rcnn_r50-caffe-c4.py): one RPN level, the ResLayer
+    shared head before both heads; trains a step and predicts masks at the original size."""
+    from mmengine.config import Config
+
+    from .tiny_detectors import REPO_CONFIGS
+    init_default_scope('segdet')
+    cfg = Config.fromfile(str(REPO_CONFIGS / '_base_/models/mask-rcnn_r50-caffe-c4.py')).model
+    cfg.roi_head.bbox_head.num_classes = cfg.roi_head.mask_head.num_classes = 3
+    cfg.train_cfg.rpn.sampler.num = 32
+    cfg.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=50)
+    cfg.train_cfg.rcnn.sampler.num = 16
+    cfg.test_cfg.rpn.update(nms_pre=200, max_per_img=20)
+    cfg.test_cfg.rcnn.update(score_thr=0.0, max_per_img=5)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    assert model.roi_head.share_roi_extractor and model.roi_head.with_shared_head
+    img, sample = box_sample(64, 96, [[8, 8, 40, 40]], [1])
+    data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == LOSS_KEYS | {'loss_mask'}
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    total(losses).backward()
+    model.eval()
+    img, sample = box_sample(64, 96, [[8, 8, 40, 40]], [1], scale=0.5)
+    data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), False)
+    pred = model(**data, mode='predict')[0].pred_instances
+    assert len(pred) == 5 and pred.masks.shape == (5, 128, 192)

@@ -1,10 +1,13 @@
 """Tiny Faster / Mask R-CNN configs and synthetic samples for CPU tests."""
 import copy
+from pathlib import Path
 
 import torch
 from mmengine.structures import InstanceData
 
 from segdet.structures import DataSample
+
+REPO_CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
 
 
 def tiny_two_stage_cfg(with_mask: bool = True, num_classes: int = 3) -> dict:
