@@ -1,4 +1,8 @@
-"""segdet.apis with a detector: init_model, inference_model on paths and arrays, show_result."""
+"""segdet.apis with a detector: init_model, inference_model on paths and arrays, show_result,
+and demo/image_demo.py with a detection config."""
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -43,3 +47,27 @@ def test_show_result_draws_kept_instances_only(model, tmp_path):
     assert (drawn != image).any()
     nothing = show_result(model, image, sample, score_thr=1.0)
     assert (nothing == image).all()
+
+
+def test_image_demo_draws_detections(model, tmp_path):
+    image = (np.random.default_rng(1).random((72, 100, 3)) * 255).astype(np.uint8)
+    img = tmp_path / 'img.png'
+    cv2.imwrite(str(img), image)
+    ckpt = tmp_path / 'det.pth'
+    meta = dict(dataset_meta=dict(classes=('a', 'b', 'c'),
+                                  palette=[(255, 0, 0), (0, 255, 0), (0, 0, 255)]))
+    torch.save(dict(state_dict=model.state_dict(), meta=meta), ckpt)
+    # image_demo.py has no --cfg-options: a config that inherits the demo keeps every box.
+    config = tmp_path / 'det.py'
+    config.write_text(f'_base_ = [{str(DEMO)!r}]\n'
+                      'model = dict(test_cfg=dict(rcnn=dict(score_thr=0.0)))\n')
+    out = tmp_path / 'demo.png'
+    done = subprocess.run([sys.executable, str(REPO / 'demo' / 'image_demo.py'), str(img),
+                           str(config), str(ckpt), '--out-file', str(out), '--score-thr', '0'],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = cv2.imread(str(out))
+    assert written.shape == (72, 100, 3)
+    assert not np.array_equal(written, image)  # boxes were drawn
+    assert re.search(r'wrote .*demo\.png; [1-9]\d* detections above 0\.0: [abc] 0\.\d\d',
+                     done.stdout), done.stdout

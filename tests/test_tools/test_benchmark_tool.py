@@ -69,3 +69,152 @@ def test_data_task(shapes_root, tmp_path, tool_argv, bench_tool) -> None:
     record = json.loads(out.read_text())
     assert record['task'] == 'data' and record['batch_size'] == 2 and len(record['times']) == 3
     assert record['img_per_s'] == pytest.approx(2 * 3 / sum(record['times']))
+
+
+DET_CONFIG = DEMO_CONFIG.parent / 'mask-rcnn_r18_fpn_1xb8-600_shapes-coco.py'
+
+
+def det_model_options() -> dict:
+    """Halve the demo Mask R-CNN's widths (ResNet-18 at 16 base channels, FPN of 32)."""
+    options = {'model.backbone.stem_channels': 16, 'model.backbone.base_channels': 16,
+               'model.neck.in_channels': [16, 32, 64, 128], 'model.neck.out_channels': 32,
+               'model.rpn_head.in_channels': 32, 'model.rpn_head.feat_channels': 32}
+    for head in ('bbox', 'mask'):
+        options[f'model.roi_head.{head}_roi_extractor.out_channels'] = 32
+        options[f'model.roi_head.{head}_head.in_channels'] = 32
+    options['model.roi_head.mask_head.conv_out_channels'] = 32
+    return options
+
+
+def det_cli_options() -> list:
+    return [f'{k}={v}'.replace(' ', '') for k, v in det_model_options().items()]
+
+
+def assert_split_adds_up(record: dict) -> None:
+    """network + post-processing (own clocks) is the end-to-end step, within timer overhead."""
+    total = record['s_per_image']
+    split = record['network_s_per_image'] + record['postprocess_s_per_image']
+    assert record['network_plus_postprocess_s_per_image'] == pytest.approx(split)
+    assert split == pytest.approx(total, rel=0.1, abs=5e-3)
+    assert split <= total * 1.001  # both clocks sit inside the step's
+    for net, post, step in zip(record['network_times'], record['postprocess_times'],
+                               record['times']):
+        assert net > 0 and post > 0 and net + post <= step * 1.001
+
+
+def test_detection_inference_split_repeats_fused(tmp_path, tool_argv, bench_tool,
+                                                  capsys) -> None:
+    out = tmp_path / 'det.json'
+    tool_argv(bench_tool, str(DET_CONFIG), '--task', 'inference', '--shape', '64', '64',
+              '--num-warmup', '1', '--num-iters', '2', '--repeat-times', '3',
+              '--fuse-conv-bn', '--no-progress', '--out', str(out),
+              '--cfg-options', *det_cli_options())
+    record = json.loads(out.read_text())
+    assert record['task'] == 'inference' and record['batch_size'] == 1
+    assert record['repeat_times'] == 3 and len(record['repeats']) == 3
+    assert len(record['times']) == 3 * 2 == len(record['network_times'])
+    for key in ('s_per_image', 'network_s_per_image', 'postprocess_s_per_image',
+                'peak_memory_mb'):
+        assert record[key] > 0, key
+    # The figures are the means over the repeats, with their standard deviation.
+    per_repeat = [r['s_per_image'] for r in record['repeats']]
+    assert record['s_per_image'] == pytest.approx(sum(per_repeat) / 3)
+    assert record['s_per_image_std'] > 0
+    assert record['repeats'][0]['s_per_image'] == pytest.approx(
+        sum(record['times'][:2]) / 2)
+    parts = record['postprocess_parts_s_per_image']
+    assert set(parts) == {'bbox', 'mask_paste'} and all(v > 0 for v in parts.values())
+    assert sum(parts.values()) == pytest.approx(record['postprocess_s_per_image'])
+    assert_split_adds_up(record)
+    # ResNet-18: the stem's, 2 per block (8 blocks), 3 downsamples; the FPN has no norms.
+    assert record['fuse_conv_bn'] is True and record['fused_batchnorms'] == 20
+    assert 'flops_per_image' not in record and record['test_cfg'] is None
+    table = capsys.readouterr().out
+    assert 'network' in table and '+ post' in table and 'std' in table
+
+
+def test_detection_train(tmp_path, tool_argv, bench_tool) -> None:
+    out = tmp_path / 'det_train.json'
+    tool_argv(bench_tool, str(DET_CONFIG), '--task', 'train', '--shape', '64', '64',
+              '--batch-size', '2', '--num-warmup', '1', '--num-iters', '1', '--no-progress',
+              '--out', str(out), '--cfg-options', *det_cli_options())
+    record = json.loads(out.read_text())
+    assert record['task'] == 'train' and record['batch_size'] == 2 and len(record['times']) == 1
+    assert record['s_per_iter'] > 0 and record['s_per_iter_std'] == 0
+    assert 'network_s_per_image' not in record
+
+
+def test_segmentation_split_and_slide_mode(tmp_path, tool_argv, bench_tool) -> None:
+    records = {}
+    for mode in ('whole', 'slide'):
+        out = tmp_path / f'{mode}.json'
+        tool_argv(bench_tool, str(DEMO_CONFIG), '--task', 'inference', '--shape', '64', '64',
+                  '--mode', mode, '--crop-size', '32', '32', '--stride', '24', '24',
+                  '--num-warmup', '1', '--num-iters', '2', '--no-progress', '--no-flops',
+                  '--out', str(out), '--cfg-options', *cli_options(model_options()))
+        records[mode] = json.loads(out.read_text())
+        assert_split_adds_up(records[mode])
+        assert set(records[mode]['postprocess_parts_s_per_image']) == {'seg_resize_argmax'}
+    assert records['slide']['test_cfg'] == dict(mode='slide', crop_size=[32, 32],
+                                                stride=[24, 24])
+    assert records['whole']['test_cfg']['mode'] == 'whole'
+
+
+def test_slide_mode_needs_a_stride(tool_argv, bench_tool) -> None:
+    with pytest.raises(ValueError, match='--mode slide needs --stride'):
+        tool_argv(bench_tool, str(DEMO_CONFIG), '--mode', 'slide', '--crop-size', '32', '32')
+
+
+def _randomise_batchnorms(model) -> None:
+    """Non-trivial statistics and affine parameters, so folding them changes the convs."""
+    import torch
+    g = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=g) * 0.1)
+
+
+@pytest.mark.parametrize('config', ['seg', 'det'])
+def test_fold_batchnorm_keeps_predictions(config) -> None:
+    import torch
+    from mmengine.registry import DefaultScope
+    from segdet.engine.benchmark import fold_batchnorm, random_det_batch, random_seg_batch
+    from segdet.registry import MODELS
+    from segdet.utils import load_config
+    if config == 'seg':
+        cfg = load_config(DEMO_CONFIG, model_options())
+        batch = random_seg_batch(1, (64, 64), 3)
+    else:
+        cfg = load_config(DET_CONFIG, det_model_options())
+        batch = random_det_batch(1, (64, 64), 3)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('segdet'):
+        model = MODELS.build(cfg.model)
+    _randomise_batchnorms(model)
+    model.eval()
+    with torch.no_grad():
+        inputs = model.data_preprocessor(batch, False)['inputs']
+        before = model.test_step(batch)[0]
+        feats = model.extract_feat(inputs)
+        assert fold_batchnorm(model) > 0
+        assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                       for m in model.modules())
+        after = model.test_step(batch)[0]
+        for a, b in zip(feats, model.extract_feat(inputs)):
+            torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+    if config == 'seg':
+        torch.testing.assert_close(after.seg_logits.data, before.seg_logits.data,
+                                   rtol=1e-4, atol=1e-4)
+        assert (after.pred_sem_seg.data != before.pred_sem_seg.data).float().mean() < 1e-3
+    else:
+        # The top detections (ranked by score) are the same boxes with the same scores.
+        k = min(10, len(before.pred_instances))
+        assert k > 0
+        torch.testing.assert_close(after.pred_instances.scores[:k],
+                                   before.pred_instances.scores[:k], rtol=1e-3, atol=1e-4)
+        torch.testing.assert_close(after.pred_instances.bboxes[:k],
+                                   before.pred_instances.bboxes[:k], rtol=1e-3, atol=1e-2)
