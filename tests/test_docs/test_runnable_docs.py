@@ -6,7 +6,8 @@ demo/, in the order of DOCS, so that data and checkpoints made by one block serv
 To keep the suite fast, and only so, commands are shrunk the same way every time:
 ``make_shapes_data.py`` writes 8 + 4 images of 64x64, ``train.py`` runs 2 iterations of 2
 images (logging every iteration, a checkpoint and a validation at the end), and the
-checkpoint name the docs use after training (``iter_1500.pth``) becomes ``iter_2.pth``.
+checkpoint names the docs use after training (``iter_1500.pth``, ``iter_600.pth``) become
+``iter_2.pth``.
 """
 import os
 import re
@@ -48,7 +49,8 @@ def shell_commands(code: str) -> list[str]:
 
 
 def shrink(command: str) -> str:
-    command = command.replace('iter_1500.pth', 'iter_2.pth')
+    for trained in ('iter_1500.pth', 'iter_600.pth'):
+        command = command.replace(trained, 'iter_2.pth')
     if 'tools/misc/make_shapes_data.py' in command:
         command += SMALL_DATA
     if 'tools/train.py' in command:

@@ -80,3 +80,8 @@ def test_train_tool_runs_the_project(tmp_path: Path) -> None:
         assert key in log, key
     assert (work / f'iter_{ITERS}.pth').is_file()
     assert "type='LightConvBBoxHead'" in (work / CONFIG.name).read_text()
+    # ... and tools/test.py evaluates the project's checkpoint with the same config
+    tested = run_tool('test.py', str(CONFIG), str(work / f'iter_{ITERS}.pth'), '--work-dir',
+                      str(tmp_path / 'test_work'), '--cfg-options', *cli_options(options))
+    assert tested.returncode == 0, tested.stderr[-4000:]
+    assert 'coco/segm_mAP' in tested.stdout + tested.stderr
