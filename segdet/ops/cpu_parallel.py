@@ -6,6 +6,7 @@ merged the way torchvision merges them. Used only for CPU inputs with enough wor
 than one thread, and (``roi_align``) when no gradient is recorded; otherwise the calls go
 straight to torchvision.
 """
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
@@ -21,6 +22,15 @@ MIN_PARALLEL_BOXES = 4000
 
 _pool: Optional[ThreadPoolExecutor] = None
 _pool_size = 0
+
+
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool when needed."""
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _threads_for(device: torch.device) -> int:

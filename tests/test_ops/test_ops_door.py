@@ -74,3 +74,29 @@ def test_threaded_cpu_paths_equal_torchvision_exactly():
         assert feats.grad is not None and out.grad_fn is not None
     finally:
         torch.set_num_threads(threads)
+
+
+def test_threaded_roi_align_works_in_a_forked_child():
+    import multiprocessing as mp
+    from segdet.ops import cpu_parallel
+    feats = torch.rand(1, 4, 20, 20)
+    rois = torch.cat([torch.zeros(100, 1), random_boxes(100, torch.Generator().manual_seed(3))
+                      / 6], dim=1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.no_grad():
+            expected = ops.roi_align(feats, rois, (3, 3), 1.0, 0, True)  # parent's pool exists
+        assert cpu_parallel._pool is not None
+        ctx = mp.get_context('fork')
+        with ctx.Pool(1) as pool:
+            got = pool.apply_async(_child_roi_align, (feats, rois)).get(timeout=60)
+        assert torch.equal(got, expected)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _child_roi_align(feats, rois):
+    torch.set_num_threads(2)
+    with torch.no_grad():
+        return ops.roi_align(feats, rois, (3, 3), 1.0, 0, True)
