@@ -61,3 +61,12 @@ def test_pasting_keeps_left_right_structure_and_clips_to_the_image():
 def test_pasting_no_masks_gives_an_empty_stack():
     assert paste_masks_in_image(torch.zeros((0, 28, 28)), torch.zeros((0, 4)), 5, 6).shape == (
         0, 5, 6)
+
+
+def test_boxes_to_original_divides_by_the_scale_factor():
+    from segdet.structures.bbox import boxes_to_original
+    boxes = torch.tensor([[10., 20, 30, 40, 2, 4, 6, 8]])
+    assert boxes_to_original(boxes, dict(scale_factor=(2.0, 4.0))).tolist() == [
+        [5, 5, 15, 10, 1, 1, 3, 2]]
+    assert boxes_to_original(torch.zeros((0, 4)), dict(scale_factor=(2.0, 2.0))).shape == (0, 4)
+    assert torch.equal(boxes_to_original(boxes, {}), boxes)

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from segdet.ops import batched_nms
 from segdet.registry import MODELS, TASK_UTILS
 from segdet.structures import SampleList
-from segdet.structures.bbox import box_sizes
+from segdet.structures.bbox import box_sizes, boxes_to_original
 
 
 def anchor_inside_flags(anchors: Tensor, valid_flags: Tensor, img_shape: Sequence[int],
@@ -254,8 +254,7 @@ class RPNHead(BaseModule):
                                           cfg.get('max_per_img', 1000),
                                           cfg.get('min_bbox_size', 0))
             if rescale and 'scale_factor' in meta:
-                sw, sh = meta.get('scale_factor', (1.0, 1.0))[:2]
-                bboxes = bboxes / bboxes.new_tensor([sw, sh, sw, sh])
+                bboxes = boxes_to_original(bboxes, meta)
             results.append(InstanceData(bboxes=bboxes, scores=score,
                                         labels=score.new_zeros(score.shape, dtype=torch.long)))
         return results

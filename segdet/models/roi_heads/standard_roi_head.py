@@ -9,7 +9,7 @@ from torch import Tensor
 
 from segdet.registry import MODELS, TASK_UTILS
 from segdet.structures import SampleList
-from segdet.structures.bbox import bbox2roi
+from segdet.structures.bbox import bbox2roi, boxes_to_original
 
 from .bbox_heads import empty_instances
 
@@ -166,5 +166,4 @@ class StandardRoIHead(BaseModule):
         if not rescale:
             return
         for res, meta in zip(results, metas):
-            sw, sh = meta.get('scale_factor', (1.0, 1.0))[:2]
-            res.bboxes = res.bboxes / res.bboxes.new_tensor([sw, sh, sw, sh])
+            res.bboxes = boxes_to_original(res.bboxes, meta)

@@ -32,6 +32,14 @@ def scale_boxes(boxes: Tensor, scale_factor: Union[Sequence[float], Tensor]) -> 
     return boxes * boxes.new_tensor([sw, sh, sw, sh])
 
 
+def boxes_to_original(boxes: Tensor, meta: dict) -> Tensor:
+    """(N, 4k) boxes in network-input pixels -> original-image pixels: divided by the image's
+    ``scale_factor`` (w_scale, h_scale) from its metainfo (1, 1 when absent)."""
+    sw, sh = meta.get('scale_factor', (1.0, 1.0))[:2]
+    per_box = boxes.new_tensor([sw, sh, sw, sh])
+    return boxes / per_box.repeat(boxes.size(-1) // 4)
+
+
 def clip_boxes(boxes: Tensor, img_shape: Sequence[int]) -> Tensor:
     """Clip (N, 4k) boxes to an (H, W) image: x in [0, W], y in [0, H]."""
     h, w = int(img_shape[0]), int(img_shape[1])

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from segdet.models.losses import accuracy
 from segdet.ops import batched_nms
 from segdet.registry import MODELS, TASK_UTILS
+from segdet.structures.bbox import boxes_to_original
 
 
 def multiclass_nms(bboxes: Tensor, scores: Tensor, score_thr: float, iou_threshold: float,
@@ -193,9 +194,7 @@ class BBoxHead(BaseModule):
         bboxes = self.bbox_coder.decode(rois[:, 1:].float(), bbox_pred.float(),
                                         max_shape=img_meta['img_shape'])
         if rescale and bboxes.size(0) > 0:
-            sw, sh = img_meta.get('scale_factor', (1.0, 1.0))[:2]
-            bboxes = (bboxes.view(bboxes.size(0), -1, 4)
-                      / bboxes.new_tensor([sw, sh, sw, sh])).view(bboxes.size(0), -1)
+            bboxes = boxes_to_original(bboxes, img_meta)
         if rcnn_test_cfg is None:
             return InstanceData(bboxes=bboxes, scores=scores)
         cfg = ConfigDict(rcnn_test_cfg)

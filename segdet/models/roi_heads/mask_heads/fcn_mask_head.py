@@ -10,6 +10,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from segdet.registry import MODELS
+from segdet.structures.bbox import boxes_to_original
 from segdet.structures.mask import crop_and_resize_masks, paste_masks_in_image
 
 
@@ -103,8 +104,7 @@ class FCNMaskHead(BaseModule):
         cfg = ConfigDict(rcnn_test_cfg)
         if rescale:
             img_h, img_w = img_meta['ori_shape'][:2]
-            sw, sh = img_meta.get('scale_factor', (1.0, 1.0))[:2]
-            bboxes = results.bboxes / results.bboxes.new_tensor([sw, sh, sw, sh])
+            bboxes = boxes_to_original(results.bboxes, img_meta)
         else:
             img_h, img_w = img_meta['img_shape'][:2]
             bboxes = results.bboxes
