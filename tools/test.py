@@ -31,6 +31,13 @@ def parse_args() -> argparse.Namespace:
                         '(segmentation) or COCO results results.bbox.json / results.segm.json '
                         '(CocoMetric)')
     parser.add_argument('--show-dir', help='directory to write prediction overlays into')
+    parser.add_argument('--show-gt', action=argparse.BooleanOptionalAction, default=True,
+                        help='--show-dir images are [ground truth | prediction] when the test '
+                        'pipeline loads annotations (default, as mmseg/mmdet); '
+                        '--no-show-gt: the prediction alone')
+    parser.add_argument('--score-thr', type=float,
+                        help='--show-dir: draw predicted instances scoring above this '
+                        '(default: the visualizer\'s, 0.3)')
     parser.add_argument('--amp', action='store_true', help='run inference under autocast')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='model and inputs in channels_last (default: the config\'s '
@@ -87,7 +94,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
     if args.show_dir:
         cfg.default_hooks = cfg.get('default_hooks') or {}
         cfg.default_hooks['visualization'] = dict(
-            type='SegVisualizationHook', draw=True, interval=1, show_dir=args.show_dir)
+            type='SegVisualizationHook', draw=True, interval=1, show_dir=args.show_dir,
+            draw_gt=args.show_gt, score_thr=args.score_thr)
     if args.amp:
         if bf16_is_emulated('cuda' if torch.cuda.is_available() else 'cpu'):
             warnings.warn(f'--amp: {NO_NATIVE_BF16}; testing in fp32.')

@@ -1,13 +1,15 @@
 """tools/train.py and tools/test.py on a detection config: the demo Mask R-CNN trains a few
 iterations (with --amp) on a tiny COCO-format shapes tree, tools/test.py prints the COCO tables, writes
-COCO results JSON that pycocotools loads, and draws boxes and masks with --show-dir."""
+COCO results JSON that pycocotools loads, draws [ground truth | prediction] boxes and masks with
+--show-dir, and confusion_matrix.py counts its results."""
 from pathlib import Path
 
+import cv2
 import pytest
 from pycocotools.coco import COCO
 
 from segdet.datasets.synthetic import write_shapes_coco
-from tool_run_helpers import REPO, cli_options, run_tool
+from tool_run_helpers import REPO, cli_options, load_tool, run_tool
 
 DEMO = REPO / 'configs' / 'demo' / 'mask-rcnn_r18_fpn_1xb8-600_shapes-coco.py'
 ITERS = 3
@@ -66,3 +68,25 @@ def test_test_tool_writes_coco_results_and_overlays(trained, tmp_path):
         results = gt.loadRes(str(path))
         assert set(results.getImgIds()) <= set(gt.getImgIds())
     assert len(list(show.rglob('*.png'))) == 3
+    # --show-dir: [ground truth | prediction]; every ground-truth box is outlined on the left.
+    images = {img['file_name']: img['id'] for img in gt.dataset['images']}
+    for png in sorted(show.rglob('*.png')):
+        drawn = cv2.imread(str(png))
+        name = next(n for n in images if Path(n).stem == png.stem)
+        image = cv2.imread(str(root / 'val' / name))
+        assert drawn.shape == (64, 128, 3)
+        left = drawn[:, :64]
+        for ann in gt.loadAnns(gt.getAnnIds(imgIds=images[name])):
+            x, y, w, h = ann['bbox']
+            px, py = min(int(round(x)), 63), min(int(round(y + h / 2)), 63)
+            assert (left[py, px] != image[py, px]).any(), (png.name, ann['bbox'])
+
+    # confusion_matrix.py on the results: each ground-truth row sums to its instance count.
+    matrix = load_tool('analysis_tools/confusion_matrix.py').main(
+        [str(DEMO), str(out), str(tmp_path / 'cm'), '--score-thr', '0.05', '--cfg-options',
+         *cli_options(options(root))])
+    names = [gt.cats[a['category_id']]['name'] for a in gt.dataset['annotations']
+             if not a.get('iscrowd')]
+    counts = [names.count(c) for c in ('circle', 'rectangle', 'triangle')]
+    assert matrix.shape == (4, 4) and matrix[:3].sum(axis=1).tolist() == counts
+    assert (tmp_path / 'cm' / 'confusion_matrix.png').is_file()

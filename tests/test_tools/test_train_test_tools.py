@@ -232,14 +232,20 @@ def test_whole_mode_equals_own_evaluation(trained, whole_myself, tmp_path) -> No
         assert png.max() < NUM_CLASSES
         assert np.array_equal(png, pred)
 
-    # --show-dir: the predictions drawn over the input images with the data set's palette.
+    # --show-dir: [ground truth | prediction] drawn over the input images with the data set's
+    # palette (the test pipeline loads the labels).
     overlays = read_pngs(show, '_leftImg8bit', cv2.IMREAD_COLOR)
     palette = DATASETS.get('ShapesDataset').METAINFO['palette']
+    size = SHAPES['size']
     for i, (overlay, pred) in enumerate(zip(overlays, preds)):
         img = cv2.imread(str(trained.data_root / 'leftImg8bit' / 'val' / 'shapes' /
                              f'val_{i:05d}_leftImg8bit.png'))
-        assert np.array_equal(overlay, overlay_sem_seg(img, pred, palette, alpha=0.5))
-        assert not np.array_equal(overlay, img)
+        gt = cv2.imread(str(trained.data_root / 'gtFine' / 'val' / 'shapes' /
+                            f'val_{i:05d}_gtFine_labelTrainIds.png'), cv2.IMREAD_UNCHANGED)
+        assert overlay.shape == (size, 2 * size, 3)
+        assert np.array_equal(overlay[:, :size], overlay_sem_seg(img, gt, palette, alpha=0.5))
+        assert np.array_equal(overlay[:, size:], overlay_sem_seg(img, pred, palette, alpha=0.5))
+        assert not np.array_equal(overlay[:, size:], img)
 
 
 def test_slide_mode_equals_own_evaluation(trained, whole_myself, tmp_path, tool_argv,
@@ -248,7 +254,8 @@ def test_slide_mode_equals_own_evaluation(trained, whole_myself, tmp_path, tool_
     config = unique_config(tmp_path, 'slide_eval')
     tool_argv(test_tool, str(config), str(trained.checkpoint), '--mode', 'slide',
               '--crop-size', '48', '48', '--stride', '32', '32', '--work-dir', str(work),
-              '--out', str(out), '--cfg-options', *cli_options(eval_options(str(trained.data_root))))
+              '--out', str(out), '--show-dir', str(tmp_path / 'show'), '--no-show-gt',
+              '--cfg-options', *cli_options(eval_options(str(trained.data_root))))
 
     mine, preds = predict_myself(trained.data_root, trained.checkpoint, SLIDE)
     tool = metric_json(work)
@@ -256,6 +263,13 @@ def test_slide_mode_equals_own_evaluation(trained, whole_myself, tmp_path, tool_
     assert re.search(r'Iter\(test\) \[1/1\] +aAcc: [\d.]+ +mIoU: [\d.]+', log_text(work))
     for png, pred in zip(read_pngs(out), preds):
         assert np.array_equal(png, pred)
+    # --no-show-gt: the prediction panel alone.
+    palette = DATASETS.get('ShapesDataset').METAINFO['palette']
+    for i, (overlay, pred) in enumerate(
+            zip(read_pngs(tmp_path / 'show', '_leftImg8bit', cv2.IMREAD_COLOR), preds)):
+        img = cv2.imread(str(trained.data_root / 'leftImg8bit' / 'val' / 'shapes' /
+                             f'val_{i:05d}_leftImg8bit.png'))
+        assert np.array_equal(overlay, overlay_sem_seg(img, pred, palette, alpha=0.5))
     # The flags took effect: 48x48 crops on 64x64 images predict differently from whole mode.
     assert any(not np.array_equal(s, w) for s, w in zip(preds, whole_myself[1]))
 
