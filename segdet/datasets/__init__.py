@@ -1,6 +1,7 @@
 """Data sets (segmentation, COCO detection), transforms and the synthetic shapes generator."""
 from .ade import ADE20KDataset
 from .basesegdataset import BaseSegDataset
+from .builder import build_split_dataset
 from .cityscapes import CityscapesDataset
 from .coco import CocoDataset
 from .samplers import AspectRatioBatchSampler
@@ -13,5 +14,5 @@ __all__ = [
     'BaseSegDataset', 'CityscapesDataset', 'ADE20KDataset', 'PascalVOCDataset', 'ShapesDataset',
     'LoadAnnotations', 'LoadImageFromNDArray', 'RandomCrop', 'PhotoMetricDistortion',
     'PackSegInputs', 'CocoDataset', 'PackDetInputs', 'Resize', 'RandomFlip',
-    'AspectRatioBatchSampler'
+    'AspectRatioBatchSampler', 'build_split_dataset'
 ]

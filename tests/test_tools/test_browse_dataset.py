@@ -4,6 +4,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.structures import InstanceData
 from pycocotools.coco import COCO
@@ -86,3 +87,11 @@ def test_ignored_instances_get_grey_boxes() -> None:
     assert right[7, 2].tolist() == [0, 0, 255]  # the class colour, BGR, on the box's left side
     assert right[25, 20].tolist() == [128, 128, 128]  # the ignored box, grey
     assert (right[32:, :] == 0).all()  # below everything: untouched
+
+
+def test_missing_split_is_named(tmp_path) -> None:
+    config = tmp_path / 'no_val.py'
+    config.write_text(f"_base_ = ['{DEMO_CONFIG}']\nval_dataloader = None\n")
+    with pytest.raises(ValueError, match=r'no_val.py has no val_dataloader'):
+        load_tool('analysis_tools/browse_dataset.py').main(
+            [str(config), '--output-dir', str(tmp_path / 'out'), '--split', 'val'])

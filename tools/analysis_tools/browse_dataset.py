@@ -21,12 +21,10 @@ sys.path.insert(0, os.getcwd())
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
-import segdet.datasets  # noqa: F401,E402
-from segdet.registry import DATASETS  # noqa: E402
-from segdet.utils import load_config, registry_hints  # noqa: E402
+from segdet.datasets import build_split_dataset  # noqa: E402
+from segdet.utils import load_config  # noqa: E402
 from segdet.visualization import overlay_instances, overlay_sem_seg  # noqa: E402
 
 IGNORED_BGR = (128, 128, 128)
@@ -83,11 +81,7 @@ def render(sample: dict, palette: Optional[Sequence[Sequence[int]]], opacity: fl
 def main(argv=None) -> list[str]:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    key = f'{args.split}_dataloader'
-    if key not in cfg:
-        raise ValueError(f'{args.config} has no {key}')
-    with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
-        dataset = DATASETS.build(cfg[key].dataset)
+    dataset = build_split_dataset(cfg, args.split)
     os.makedirs(args.output_dir, exist_ok=True)
     palette = dataset.metainfo.get('palette')
     count = min(args.num, len(dataset))

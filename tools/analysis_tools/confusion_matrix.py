@@ -27,13 +27,11 @@ sys.path.insert(0, os.getcwd())
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
 
-import segdet.datasets  # noqa: F401,E402
+from segdet.datasets import build_split_dataset  # noqa: E402
 from segdet.datasets.transforms import LoadAnnotations  # noqa: E402
 from segdet.evaluation.metrics import instance_confusion, prediction_png_name  # noqa: E402
-from segdet.registry import DATASETS  # noqa: E402
-from segdet.utils import load_config, registry_hints  # noqa: E402
+from segdet.utils import load_config  # noqa: E402
 
 
 def confusion(gt: np.ndarray, pred: np.ndarray, num_classes: int,
@@ -173,11 +171,7 @@ def main(argv=None) -> np.ndarray:
     if not os.path.exists(args.pred_dir):
         raise FileNotFoundError(f'prediction directory not found: {args.pred_dir}')
     cfg = load_config(args.config, args.cfg_options)
-    key = f'{args.split}_dataloader'
-    if key not in cfg:
-        raise ValueError(f'{args.config} has no {key}')
-    with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
-        dataset = DATASETS.build(cfg[key].dataset)
+    dataset = build_split_dataset(cfg, args.split)
     classes = list(dataset.metainfo['classes'])
     if hasattr(dataset, 'cat2label'):  # COCO-format instances
         matrix = instance_matrix(dataset, args.pred_dir, args.score_thr, args.tp_iou_thr)
