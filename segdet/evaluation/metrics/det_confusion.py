@@ -15,9 +15,9 @@ def instance_confusion(gt_bboxes: np.ndarray, gt_labels: np.ndarray, det_bboxes:
     background.
 
     Detections scoring at least ``score_thr`` are matched one to one to the ground truth, most
-    confident first, as COCO's evaluation matches them: a detection takes the unmatched
-    ground-truth instance it overlaps most (IoU >= ``iou_thr``) among those of its own class,
-    or else among those of any class. Then
+    confident first (greedily, as COCO's evaluation does within a class, but across classes
+    here): a detection takes the unmatched ground-truth instance it overlaps most (IoU >=
+    ``iou_thr``) among those of its own class, or else among those of any class. Then
 
     - a detection matched to an instance of class g adds 1 at ``[g, label]`` (the diagonal when
       the classes agree, a class confusion otherwise);
