@@ -3,16 +3,20 @@ import argparse
 import os
 import os.path as osp
 import warnings
+from typing import Any
 
 import torch
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
+import segdet.engine
 from segdet.engine.optimizers import NO_NATIVE_BF16, bf16_is_emulated
-from segdet.utils import (configure_runtime, init_cpu_distributed, load_config,
-                          prepare_tool_process, registry_hints)
+from segdet.engine.runtime import (configure_runtime, init_cpu_distributed,
+                                   prepare_tool_process)
+from segdet.models.segmentors import BaseSegmentor
+from segdet.registry import MODELS
+from segdet.utils import check_work_dir, load_config, registry_hints
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,8 +59,33 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def is_segmentor(model_type: Any) -> bool:
+    """Whether ``model.type`` is a segmentor; True when it cannot be looked up here (the Runner
+    then names the unknown type)."""
+    try:
+        cls = MODELS.get(model_type) if isinstance(model_type, str) else model_type
+    except Exception:  # noqa: BLE001 - e.g. a scope whose package is not installed
+        return True
+    return not isinstance(cls, type) or issubclass(cls, BaseSegmentor)
+
+
 def apply_inference_mode(cfg: Config, args: argparse.Namespace) -> None:
-    """Write ``--mode/--crop-size/--stride/--batch-size`` into ``cfg.model.test_cfg``."""
+    """Write ``--mode/--crop-size/--stride/--batch-size`` into ``cfg.model.test_cfg``.
+
+    Raises:
+        ValueError: Slide mode or one of its options is given for a model that is not a
+            segmentor (a detector reads none of them and would silently test on whole
+            images), or slide mode lacks a crop size or stride.
+    """
+    given = (['--mode slide'] if args.mode == 'slide' else []) + [
+        f'--{name.replace("_", "-")}' for name in ('crop_size', 'stride', 'batch_size')
+        if getattr(args, name)]
+    model_type = cfg.model.get('type')
+    if given and not is_segmentor(model_type):
+        raise ValueError(
+            f'{", ".join(given)}: sliding-window inference is for segmentors, but the model of '
+            f'{cfg.filename} is {model_type!r}, which would ignore it and test on whole images '
+            f'(resized by the test pipeline); drop the option(s)')
     test_cfg = dict(cfg.model.get('test_cfg') or {})
     if args.mode:
         test_cfg['mode'] = args.mode
@@ -81,6 +110,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_work_dir(cfg.work_dir, '--work-dir' if args.work_dir else 'work dir')
     configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     apply_inference_mode(cfg, args)
     cfg.load_from = args.checkpoint
@@ -94,7 +124,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
     if args.show_dir:
         cfg.default_hooks = cfg.get('default_hooks') or {}
         cfg.default_hooks['visualization'] = dict(
-            type='SegVisualizationHook', draw=True, interval=1, show_dir=args.show_dir,
+            type='VisualizationHook', draw=True, interval=1, show_dir=args.show_dir,
             draw_gt=args.show_gt, score_thr=args.score_thr)
     if args.amp:
         if bf16_is_emulated('cuda' if torch.cuda.is_available() else 'cpu'):
@@ -107,6 +137,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main() -> None:
     prepare_tool_process()
     args = parse_args()
+    # Safe checkpoint loader; the Runner sets the default scope.
+    segdet.engine.register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
     if args.trust_checkpoint or cfg.get('trust_checkpoint'):
         segdet.engine.trust_checkpoints(True)

@@ -2,13 +2,15 @@
 import argparse
 import os
 import os.path as osp
+import warnings
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import segdet.engine  # noqa: F401  (registers the safe checkpoint loader)
-from segdet.utils import (configure_runtime, enable_amp, init_cpu_distributed, load_config,
-                          prepare_tool_process, registry_hints)
+import segdet.engine
+from segdet.engine.runtime import (configure_runtime, enable_amp, init_cpu_distributed,
+                                   prepare_tool_process)
+from segdet.utils import check_work_dir, load_config, registry_hints
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,11 +46,16 @@ def build_cfg(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_work_dir(cfg.work_dir, '--work-dir' if args.work_dir else 'work dir')
     if args.amp:
         enable_amp(cfg)
     configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     if args.resume == 'auto':
-        cfg.resume = True
+        # mmengine would log "Auto resumed from the latest checkpoint None" and start afresh.
+        cfg.resume = osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint'))
+        if not cfg.resume:
+            warnings.warn(f'--resume: the work dir {cfg.work_dir} holds no checkpoint to resume '
+                          f'from (no last_checkpoint file); training starts from iteration 0.')
         cfg.load_from = None
     elif args.resume is not None:
         cfg.resume = True
@@ -59,6 +66,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main() -> None:
     prepare_tool_process()
     args = parse_args()
+    # Safe checkpoint loader and atomic checkpoint writes; the Runner sets the default scope.
+    segdet.engine.register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
     if args.trust_checkpoint or cfg.get('trust_checkpoint'):
         segdet.engine.trust_checkpoints(True)

@@ -11,7 +11,8 @@ env_cfg = dict(
     flush_denormal=True,
 )
 vis_backends = [dict(type='LocalVisBackend')]
-# Draws label maps in the data set's palette (SegVisualizationHook, tools/test.py --show-dir).
+# mmseg's name for segdet's LocalVisualizer: draws what a sample holds, label maps in the data
+# set's palette here (SegVisualizationHook, tools/test.py --show-dir).
 visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'

@@ -10,7 +10,8 @@ env_cfg = dict(
     flush_denormal=True,
 )
 vis_backends = [dict(type='LocalVisBackend')]
-# Draws boxes, class names, scores and masks (DetVisualizationHook, tools/test.py --show-dir).
+# mmdet's name for segdet's LocalVisualizer: draws boxes, class names, scores and masks
+# (DetVisualizationHook, tools/test.py --show-dir).
 visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'

@@ -24,7 +24,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
-import segdet.engine  # noqa: F401  (the safe checkpoint loader)
+from segdet.engine import register_all_modules
 from segdet.registry import DATASETS, MODELS, TRANSFORMS
 from segdet.structures import DataSample
 from segdet.utils import load_config, revert_sync_bn_cfg
@@ -75,6 +75,7 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
         The model, with ``model.cfg`` (the resolved config) and ``model.dataset_meta``
         (``classes``, ``palette``).
     """
+    register_all_modules(init_default_scope=False)  # the safe checkpoint loader
     cfg = _load_config(config, cfg_options)
     cfg.model = revert_sync_bn_cfg(cfg.model)
     if 'pretrained' in cfg.model:

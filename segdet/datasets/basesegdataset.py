@@ -97,7 +97,9 @@ class BaseSegDataset(BaseDataset):
         skip_bad_samples: In training, replace a sample whose image or label file cannot be
             read (:class:`BadSampleError`) by another one, with a warning; the replacement
             carries the skipped file in its metainfo ``skipped_bad_samples`` so that
-            ``SkippedSamplesHook`` counts it in the log. Never applies in test mode.
+            ``SkippedSamplesHook`` counts it in the log. Also turns the error for label maps
+            without an image (see :meth:`load_data_list`) into a warning. Never applies in
+            test mode.
     """
 
     METAINFO: dict = dict()
@@ -204,6 +206,39 @@ class BaseSegDataset(BaseDataset):
                              f'{self.img_suffix!r} under {img_dir}')
         return names
 
+    def _check_unpaired_labels(self, img_dir: str, seg_dir: str, names: list[str]) -> None:
+        """Raise (or warn, with ``skip_bad_samples`` in training) when label maps under
+        ``seg_dir`` have no image under ``img_dir``: a deleted or renamed image would otherwise
+        shrink the data set without a word."""
+        if not fileio.isdir(seg_dir or '.', backend_args=self.backend_args):
+            return
+        images = {osp.join(img_dir, n + self.img_suffix) for n in names}
+        labels = fileio.list_dir_or_file(seg_dir or '.', list_dir=False,
+                                         suffix=self.seg_map_suffix, recursive=True,
+                                         backend_args=self.backend_args)
+        paired = set(names)
+        unpaired = sorted(
+            f for f in labels
+            if f[:len(f) - len(self.seg_map_suffix)] not in paired
+            # A label directory that is also the image directory lists the images too.
+            and osp.join(seg_dir, f) not in images)
+        if not unpaired:
+            return
+        shown = ', '.join(osp.join(seg_dir, f) for f in unpaired[:5])
+        more = f' and {len(unpaired) - 5} more' if len(unpaired) > 5 else ''
+        first = unpaired[0][:len(unpaired[0]) - len(self.seg_map_suffix)] + self.img_suffix
+        message = (f'{type(self).__name__}: {len(unpaired)} label map(s) under {seg_dir} have '
+                   f'no image under {img_dir} (img_suffix={self.img_suffix!r}): {shown}{more} '
+                   f'(missing: {osp.join(img_dir, first)}{", ..." if len(unpaired) > 1 else ""})')
+        if self.skip_bad_samples and not self.test_mode:
+            warnings.warn(f'{message}; training on the {len(names)} paired images '
+                          f'(skip_bad_samples=True).')
+            return
+        raise FileNotFoundError(
+            f'{message}. Restore the images, remove the label maps, or set '
+            f'skip_bad_samples=True in the training data set to train on the paired images '
+            f'only.')
+
     def prepare_data(self, idx: int) -> Any:
         """Run the pipeline on item ``idx``; None (mmengine then draws another item) for an
         unreadable file when ``skip_bad_samples`` is set in training."""
@@ -229,6 +264,8 @@ class BaseSegDataset(BaseDataset):
         Raises:
             FileNotFoundError: The image directory or the split file is missing, the split
                 file names an image that does not exist, or an image has no label file.
+                Without a split file, also when label maps have no image (a warning instead
+                with ``skip_bad_samples`` in training).
             ValueError: No images are found.
         """
         img_dir = self.data_prefix.get('img_path', '')
@@ -257,6 +294,9 @@ class BaseSegDataset(BaseDataset):
                         seg_fields=[], num_classes=self.num_classes,
                         ignore_index=self.ignore_index)
             data_list.append(info)
+        if seg_dir is not None and not use_split:
+            # A split file chooses a subset on purpose; a scan should pair every label map.
+            self._check_unpaired_labels(img_dir, seg_dir, names)
         if not use_split:
             data_list.sort(key=lambda x: x['img_path'])
         return data_list

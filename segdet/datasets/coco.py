@@ -1,17 +1,15 @@
 """COCO-style instance annotations (boxes, polygons, RLE masks) as an mmengine data set."""
 import colorsys
-import contextlib
-import io
 import os.path as osp
 from collections import defaultdict
 from typing import Any, Callable, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import get_local_path
 from pycocotools.coco import COCO
 
 from segdet.datasets.transforms.det_transforms import is_valid_polygon
 from segdet.registry import DATASETS, TRANSFORMS
+from segdet.utils.coco_json import load_coco_json
 
 COCO_CLASSES = (
     'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
@@ -47,8 +45,18 @@ def coco_box_to_xyxy(bbox: Sequence[float], width: int, height: int) -> Optional
     Returns:
         The clipped box, or None for a box to drop: w < 1 or h < 1, or no overlap with the
         image.
+
+    Raises:
+        ValueError: ``bbox`` is not 4 numbers, or its width or height is negative (a malformed
+            box, often ``[x1, y1, x2, y2]`` written where COCO wants ``[x, y, w, h]``; dropping
+            it would silently turn its object into background).
     """
+    if len(bbox) != 4:
+        raise ValueError(f'bbox must be [x, y, width, height], got {list(bbox)}')
     x, y, w, h = (float(v) for v in bbox)
+    if w < 0 or h < 0:
+        raise ValueError(f'bbox {list(bbox)} has a negative width or height; COCO boxes are '
+                         f'[x, y, width, height]')
     if w < 1 or h < 1:
         return None
     x1, y1 = min(max(x, 0.0), width), min(max(y, 0.0), height)
@@ -69,7 +77,8 @@ def parse_instance(ann: dict, width: int, height: int) -> Optional[dict]:
         :func:`coco_box_to_xyxy`.
 
     Raises:
-        ValueError: An RLE without ``counts``/``size`` or of another size than the image.
+        ValueError: A box with a negative width or height (see :func:`coco_box_to_xyxy`), or
+            an RLE without ``counts``/``size`` or of another size than the image.
     """
     if ann.get('ignore', False):
         return None
@@ -104,9 +113,11 @@ class CocoDataset(BaseDataset):
     classes in use (a ``metainfo=dict(classes=...)`` subset) are left out.
 
     Dropped annotations: ``ignore``, zero ``area``, w < 1 or h < 1, and boxes outside the
-    image. Polygons with fewer than 3 points are dropped from their polygon list; an annotation
-    left with no polygon keeps its box (``mask`` is ``[]``) and ``LoadAnnotations(with_mask=
-    True)`` marks it ignored (as mmdet does), so box-only training still uses it.
+    image. A box with a negative width or height is an error naming its annotation and image
+    (mmdet drops it, and its object silently becomes background). Polygons with fewer than 3
+    points are dropped from their polygon list; an annotation left with no polygon keeps its box
+    (``mask`` is ``[]``) and ``LoadAnnotations(with_mask=True)`` marks it ignored (as mmdet
+    does), so box-only training still uses it.
 
     Args:
         ann_file: The COCO json, relative to ``data_root``.
@@ -185,9 +196,7 @@ class CocoDataset(BaseDataset):
 
     def _read_coco(self) -> COCO:
         try:
-            with get_local_path(self.ann_file, backend_args=self.backend_args) as path:
-                with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints timings
-                    return COCO(path)
+            return load_coco_json(self.ann_file, self.backend_args, owner=type(self).__name__)
         except FileNotFoundError as err:
             raise FileNotFoundError(
                 f'CocoDataset: ann_file {self.ann_file!r} does not exist (data_root='
@@ -261,13 +270,33 @@ class CocoDataset(BaseDataset):
         return data_list
 
     def filter_data(self) -> list[dict[str, Any]]:
-        """In training, apply ``filter_cfg`` (see the class docstring); in test mode keep all."""
+        """In training, apply ``filter_cfg`` (see the class docstring); in test mode keep all.
+
+        Raises:
+            ValueError: The json has no image, or the filters leave none (the message counts
+                the images each filter removes).
+        """
+        if not self.data_list:
+            raise ValueError(f'{type(self).__name__}: ann_file {self.ann_file} has no images')
         if self.test_mode or not self.filter_cfg:
             return self.data_list
         filter_empty_gt = self.filter_cfg.get('filter_empty_gt', False)
         min_size = self.filter_cfg.get('min_size', 0)
-        return [
-            info for info in self.data_list
-            if min(info['width'], info['height']) >= min_size and not (
-                filter_empty_gt and all(inst['ignore_flag'] for inst in info['instances']))
-        ]
+        small = [min(info['width'], info['height']) < min_size for info in self.data_list]
+        empty = [filter_empty_gt and all(inst['ignore_flag'] for inst in info['instances'])
+                 for info in self.data_list]
+        kept = [info for info, s, e in zip(self.data_list, small, empty) if not (s or e)]
+        if not kept:
+            reasons = []
+            if filter_empty_gt:
+                reasons.append(
+                    f'{sum(empty)} have no instance that is not ignored (filter_empty_gt=True; '
+                    f'crowd and zero-area annotations, boxes under 1 pixel and categories '
+                    f'outside metainfo classes {tuple(self.metainfo["classes"])} do not count)')
+            if min_size:
+                reasons.append(f'{sum(small)} have a shorter side below min_size={min_size}')
+            raise ValueError(
+                f'{type(self).__name__}: no image of ann_file {self.ann_file} is left after '
+                f'filter_cfg={dict(self.filter_cfg)}: of its {len(self.data_list)} images, '
+                f'{" and ".join(reasons)}')
+        return kept

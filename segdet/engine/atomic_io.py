@@ -3,8 +3,8 @@
 A write goes to a temporary file in the target's directory, is flushed and fsynced, and is
 then renamed over the target (``os.replace`` is atomic on POSIX and Windows). A crash, a
 kill or a full disk during the write leaves the previous file untouched and no partial file
-under the target's name. Importing ``segdet.engine`` makes this the storage backend that
-mmengine uses for local paths, so every ``runner.save_checkpoint`` is atomic.
+under the target's name. :func:`segdet.engine.register_all_modules` makes this the storage
+backend that mmengine uses for local paths, so every ``runner.save_checkpoint`` is atomic.
 """
 import os
 import os.path as osp
@@ -77,7 +77,7 @@ class AtomicLocalBackend(LocalBackend):
 
 
 def install_atomic_local_backend() -> None:
-    """Make :class:`AtomicLocalBackend` the backend mmengine uses for local paths."""
+    """Make :class:`AtomicLocalBackend` mmengine's backend for local paths (idempotent)."""
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
     # Drop cached singleton instances of the old local backend.
     for key in [k for k, v in mmengine_io.backend_instances.items()

@@ -5,8 +5,9 @@ mmengine 0.10.7 loads with ``torch.load`` defaults; from torch 2.6 those are
 segdet allows exactly the globals that mmengine/segdet/mmseg/mmdet checkpoints hold and
 refuses anything else (a pickle that would import and call arbitrary code), naming the global.
 Files you trust can be loaded in full with ``--trust-checkpoint`` (``SEGDET_TRUST_CHECKPOINT=1``).
-Importing ``segdet.engine`` registers this loader for local paths in mmengine's
-``CheckpointLoader``, so ``load_from``, ``resume`` and ``tools/test.py`` all use it.
+:func:`segdet.engine.register_all_modules` (called by the tools and ``init_model``) registers
+this loader for local paths in mmengine's ``CheckpointLoader``, so ``load_from``, ``resume``
+and ``tools/test.py`` all use it; importing this module changes nothing in mmengine.
 """
 import codecs
 import collections
@@ -103,8 +104,20 @@ def load_checkpoint_file(filename: Union[str, os.PathLike],
                 f'{TRUST_ENV}=1).') from None
 
 
-def _load_local(filename: str, map_location: Any = None) -> Any:
+def load_from_local(filename: str, map_location: Any = None) -> Any:
+    """mmengine's ``CheckpointLoader`` entry for local paths: :func:`load_checkpoint_file`.
+
+    mmengine logs "Loads checkpoint by <name> backend", taking <name> from this function's
+    name after ``load_from_``; hence the name (and "local" in the log, as with mmengine's own).
+    """
+    # Looks ``load_checkpoint_file`` up at call time, so that it can be patched (tests).
     return load_checkpoint_file(os.path.expanduser(filename), map_location)
 
 
-CheckpointLoader.register_scheme(prefixes='', loader=_load_local, force=True)
+def install_safe_checkpoint_loader() -> None:
+    """Make :func:`load_checkpoint_file` mmengine's ``CheckpointLoader`` for local paths.
+
+    Idempotent. Every local ``load_from``, ``resume`` and ``mmengine.runner.load_checkpoint``
+    then loads with ``weights_only=True`` and segdet's allow-list.
+    """
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)

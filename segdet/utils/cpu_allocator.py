@@ -3,10 +3,10 @@
 glibc serves every allocation above 32 MiB with its own ``mmap`` and unmaps it on ``free``. A
 CPU forward pass of a segmentation model allocates and frees many such tensors (one R-50-D8
 feature map at 512x1024 is 64-128 MiB), so each layer's output is faulted in again, page by
-page, by the kernel: measured here, 2.4-4.2 s of system time per 512x1024 PSPNet forward of
-7-10 s, and more per image the larger the batch. With mmap disabled and trimming raised, freed
-blocks stay in the heap and are reused: the page faults of a repeated forward drop to about
-zero. PyTorch's CPU performance guide recommends jemalloc or TCMalloc for the same reason; this
+page, by the kernel: seconds of system time per 512x1024 PSPNet forward, and more per image
+the larger the batch (figures in docs/benchmarks.md, "Why keep_freed_memory matters"). With mmap
+disabled and trimming raised, freed blocks stay in the heap and are reused: the page faults of a
+repeated forward drop to about zero. PyTorch's CPU performance guide recommends jemalloc or TCMalloc for the same reason; this
 needs no extra library. The price: the process keeps its peak heap (RSS does not shrink).
 
 Opt out with ``SEGDET_KEEP_FREED_MEMORY=0``.

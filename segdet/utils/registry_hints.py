@@ -43,13 +43,16 @@ def find_type_paths(cfg: Any, type_name: str, prefix: str = '') -> list[str]:
 
 
 def _all_registries() -> list[Registry]:
-    """segdet's registries and mmengine's root registries."""
+    """mmengine's root registries, then segdet's (their children of scope ``segdet``).
+
+    segdet's registries are found through their mmengine parents, so ``segdet.utils`` needs no
+    import of ``segdet.registry`` (it exists whenever a segdet-scoped lookup has run).
+    """
     import mmengine.registry as mm_registry
 
-    import segdet.registry as sd_registry
-    regs = [v for v in vars(sd_registry).values() if isinstance(v, Registry)]
-    regs += [v for v in vars(mm_registry).values() if isinstance(v, Registry)]
-    return regs
+    roots = [v for v in vars(mm_registry).values() if isinstance(v, Registry)]
+    return roots + [child for root in roots for child in root.children.values()
+                    if child.scope == 'segdet']
 
 
 def registered_names(registry: Registry) -> list[str]:

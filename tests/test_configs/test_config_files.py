@@ -1,15 +1,15 @@
 """Every experiment config under ``configs/`` (all but ``_base_``): it loads, inherits at most
 three levels deep, is named after what it contains (segmentation configs), builds its model,
-and every ``type`` it names resolves in segdet's registries. Where a copy of mmsegmentation's
-configs is around (``MMSEG_CONFIGS_DIR``; not in CI), the resolved configs must also equal
-mmsegmentation's except for the documented differences.
+and every ``type`` it names resolves in segdet's registries. The resolved configs must also equal
+mmsegmentation 1.2.2's / mmdetection 3.3.0's of the same name except for the documented
+differences (their configs come from the ``mm_configs`` fixture: ``MMSEG_CONFIGS_DIR`` /
+``MMDET_CONFIGS_DIR``, or the two wheels fetched once into a cache; see tests/reference_data.py).
 
 Models are built on the meta device (no memory, no init) with SyncBN turned into BN, once per
 distinct model section. Data sets are not built: the data is not on disk.
 """
 import ast
 import functools
-import os
 import re
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -19,6 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import Registry, init_default_scope
 
+from reference_data import MMConfigs
 from segdet.models.segmentors import BaseSegmentor
 from segdet.registry import (DATA_SAMPLERS, DATASETS, HOOKS, LOOPS, METRICS, MODELS,
                              OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS, TRANSFORMS,
@@ -143,12 +144,54 @@ def _heads(model_cfg: dict) -> list[dict]:
     return heads
 
 
+# mmdetection's names: {algo}_{backbone}_{neck}[_{tag}]_{schedule}_{dataset}, the schedule in
+# epochs (1x = 12) or as the epochs of the steps ('20-23-24e'); demos count iterations.
+DET_SCHEDULE_RE = re.compile(r'(?:^|[_-])(?:(?P<times>\d+)x|(?:\d+-)*(?P<epochs>\d+)e)$')
+DET_DEMO_RE = re.compile(r'_(?P<gpus>\d+)xb(?P<batch>\d+)-(?P<iters>\d+)_[a-z0-9-]+$')
+DET_MODELS = {'faster-rcnn': 'FasterRCNN', 'mask-rcnn': 'MaskRCNN'}
+
+
+def check_detection_name(name: str, stem: str, cfg: Config) -> None:
+    """A detection config's name against its content: the detector, the schedule (epochs, or
+    iterations and batch size for demos) and, on COCO, the data set and its 80 classes."""
+    algo = stem.split('_')[0]
+    assert algo in DET_MODELS, f'{name}: unknown detection algorithm prefix {algo!r}'
+    assert cfg.model.type == DET_MODELS[algo], (
+        f'{name}: model.type={cfg.model.type}, the name says {DET_MODELS[algo]}')
+    assert ('mask_head' in cfg.model.roi_head) == (algo == 'mask-rcnn'), (
+        f'{name}: a mask head must be there exactly for Mask R-CNN')
+    demo = DET_DEMO_RE.search(stem)
+    if demo is not None:
+        assert cfg.train_cfg.max_iters == int(demo['iters']), (
+            f"{name}: train_cfg.max_iters={cfg.train_cfg.max_iters}, the name says "
+            f"{demo['iters']}")
+        assert cfg.train_dataloader.batch_size == int(demo['batch']), (
+            f'{name}: train_dataloader.batch_size={cfg.train_dataloader.batch_size}, the name '
+            f"says {demo['batch']}")
+        return
+    assert stem.endswith('_coco'), f'{name}: the data set is not named (e.g. _coco)'
+    schedule = DET_SCHEDULE_RE.search(stem[:-len('_coco')])
+    assert schedule is not None, f'{name}: no schedule (e.g. _1x, _20-23-24e) before _coco'
+    epochs = (12 * int(schedule['times']) if schedule['times'] is not None
+              else int(schedule['epochs']))
+    assert cfg.train_cfg.max_epochs == epochs, (
+        f'{name}: train_cfg.max_epochs={cfg.train_cfg.max_epochs}, the name says {epochs}')
+    train_sets = [ds for ds in _datasets(cfg.train_dataloader.dataset)
+                  if 'datasets' not in ds and 'dataset' not in ds]
+    assert {ds['type'] for ds in train_sets} == {'CocoDataset'}, f'{name}: not trained on COCO'
+    heads = [cfg.model.roi_head.bbox_head] + (
+        [cfg.model.roi_head.mask_head] if 'mask_head' in cfg.model.roi_head else [])
+    for head in heads:
+        assert head['num_classes'] == 80, f"{name}: {head['type']}.num_classes != 80 (COCO)"
+
+
 @pytest.mark.parametrize('path', EXPERIMENTS, ids=config_id)
 def test_name_agrees_with_content(path):
     name = config_id(path)
     cfg = load_config(path)
     if not is_segmentation(cfg):
-        pytest.skip(f'{name} is not a semantic-segmentation config')
+        check_detection_name(name, path.stem, cfg)
+        return
     fields = parse_name(path.stem)
     crop = (fields['h'], fields['w'])
 
@@ -307,10 +350,8 @@ def test_model_builds(path):
     assert dict(model.test_cfg) == dict(cfg.model.test_cfg)
 
 
-# mmsegmentation's own configs, where a copy of its source is around (not in CI): the resolved
-# segdet configs must equal them except for the differences each README documents.
-MMSEG_CONFIGS = Path(os.environ.get('MMSEG_CONFIGS_DIR',
-                                    '/work/ref/mmsegmentation/mmseg/.mim/configs'))
+# mmsegmentation's and mmdetection's own configs (the mm_configs fixture): the resolved segdet
+# configs must equal them except for the differences each README documents.
 # max_epochs: a helper variable of mmdet's GN 2x files (segdet inherits schedule_2x instead).
 # Backbone / shared-head init_cfg: mmdet's download pre-trained weights, segdet's are None.
 ALLOWED_DIFFERENCES = ('default_scope', 'model.pretrained',
@@ -333,27 +374,34 @@ def _flatten(node: Any, prefix: str = '') -> dict[str, Any]:
     return {prefix: node}
 
 
-# mmdetection's configs likewise (MMDET_CONFIGS_DIR, e.g. the .mim/configs of an unpacked
-# mmdet 3.3.0 wheel). segdet's GN-from-scratch config has no mmdet twin of the same name.
-MMDET_CONFIGS = Path(os.environ.get('MMDET_CONFIGS_DIR',
-                                    '/work/ref/mmdetection/mmdet/.mim/configs'))
+# segdet configs with no mmseg/mmdet config of the same name (their READMEs say why).
+NO_TWIN = {
+    'faster_rcnn/faster-rcnn_x101-32x8d_fpn_1x_coco.py': 'mmdet ships only the ms-3x version',
+    'gn/mask-rcnn_r50-scratch_fpn_gn-all_3x_coco.py': "mmdet's scratch configs are 6x",
+}
+COMPARED = [p for p in EXPERIMENTS if p.parent.name != 'demo' and config_id(p) not in NO_TWIN]
 
 
-def _mmseg_twin(path: Path) -> Optional[Path]:
-    for root in (MMSEG_CONFIGS, MMDET_CONFIGS):
+def _mmseg_twin(path: Path, mm_configs: MMConfigs) -> Optional[Path]:
+    for root in mm_configs:
         twin = root / path.parent.name / path.name
         if twin.is_file():
             return twin
     return None
 
 
-@pytest.mark.parametrize('path', [p for p in EXPERIMENTS if p.parent.name != 'demo'],
-                         ids=config_id)
-def test_resolved_config_equals_mmseg(path):
-    twin = _mmseg_twin(path)
-    if twin is None:
-        pytest.skip(f'no mmsegmentation/mmdetection config {path.name} under {MMSEG_CONFIGS} '
-                    f'or {MMDET_CONFIGS} (set MMSEG_CONFIGS_DIR / MMDET_CONFIGS_DIR to compare)')
+def test_configs_without_twin_have_none(mm_configs: MMConfigs):
+    assert set(NO_TWIN) <= {config_id(p) for p in EXPERIMENTS}, 'NO_TWIN names a missing config'
+    for name in NO_TWIN:
+        assert _mmseg_twin(CONFIG_DIR / name, mm_configs) is None, f'{name} has a twin now'
+
+
+@pytest.mark.parametrize('path', COMPARED, ids=config_id)
+def test_resolved_config_equals_mmseg(path, mm_configs: MMConfigs):
+    twin = _mmseg_twin(path, mm_configs)
+    assert twin is not None, (f'no mmsegmentation/mmdetection config {path.name} under '
+                              f'{mm_configs.mmseg} or {mm_configs.mmdet}; if it has no twin, '
+                              'add it to NO_TWIN with the reason')
     ours = _flatten(Config.fromfile(str(path)).to_dict())
     theirs = _flatten(Config.fromfile(str(twin)).to_dict())
     their_top = {key.split('.')[0] for key in theirs}

@@ -1,20 +1,19 @@
 """segdet's models have exactly the state-dict keys and shapes of mmsegmentation 1.2.2's and
 mmdetection 3.3.0's models for the configs of the same name, so their checkpoints load with no
-missing or unexpected keys (DESIGN.md decision 7).
+missing or unexpected keys (docs/design.md#checkpoint-compatibility).
 
-The references are JSON files under ``shared/reference/state_dict_keys/`` (written from
-mmsegmentation 1.2.2 with SyncBN replaced by BN): ``{"keys": {name: shape, ...}}``. ``shared/``
-sits inside the repository or beside it (CI clones the repository next to it).
+The references are the JSON files directly under ``tests/data/state_dict_keys/`` (read through
+``reference_data``; ``{"keys": {name: shape, ...}, "num_keys": N, "source": ...}``). Every one of
+them is a test case here; the ``zoo/`` subfolder holds methods whose configs are not in segdet yet.
 """
-import json
 from pathlib import Path
-from typing import Optional
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from reference_data import STATE_DICT_KEYS_DIR, state_dict_reference, state_dict_reference_names
 from segdet.registry import MODELS
 from segdet.utils import revert_sync_bn_cfg
 
@@ -22,24 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 ALGORITHMS = ('fcn', 'pspnet', 'deeplabv3', 'deeplabv3plus', 'ocrnet')
 MAX_LISTED = 25
 
-
-def find_reference_dir() -> Optional[Path]:
-    """``shared/reference/state_dict_keys`` inside or beside the repository, if present."""
-    for shared in (REPO / 'shared', REPO.parent / 'shared'):
-        folder = shared / 'reference' / 'state_dict_keys'
-        if folder.is_dir():
-            return folder
-    return None
-
-
-REF_DIR = find_reference_dir()
-REF_FILES = sorted(p for p in REF_DIR.glob('*.json')
-                   if p.stem.split('_')[0] in ALGORITHMS) if REF_DIR else []
+REF_NAMES = state_dict_reference_names()
+REF_FILES = [STATE_DICT_KEYS_DIR / f'{name}.json' for name in REF_NAMES
+             if name.split('_')[0] in ALGORITHMS]
 # mmdetection references: folder of the config of the same name.
 DET_FOLDERS = (('gn-ws-all', 'gn+ws'), ('gn-all', 'gn'), ('faster-rcnn', 'faster_rcnn'),
                ('mask-rcnn', 'mask_rcnn'))
-DET_REF_FILES = sorted(p for p in REF_DIR.glob('*.json')
-                       if p.stem.startswith(('faster-rcnn', 'mask-rcnn'))) if REF_DIR else []
+DET_REF_FILES = [STATE_DICT_KEYS_DIR / f'{name}.json' for name in REF_NAMES
+                 if name.startswith(('faster-rcnn', 'mask-rcnn'))]
 
 
 def det_config_path(stem: str) -> Path:
@@ -86,17 +75,14 @@ def model_keys(config: Path) -> dict[str, list[int]]:
     return {k: list(v.shape) for k, v in model.state_dict().items()}
 
 
-@pytest.mark.skipif(REF_DIR is None, reason=(
-    f'no shared/reference/state_dict_keys inside or beside {REPO}: the mmsegmentation '
-    'reference key lists are not available'))
 @pytest.mark.parametrize('ref_file', REF_FILES or [None],
                          ids=lambda p: p.stem if p is not None else 'none')
 def test_state_dict_keys_match_mmseg(ref_file):
     if ref_file is None:
-        pytest.fail(f'{REF_DIR} holds no reference for any of {ALGORITHMS}')
+        pytest.fail(f'{STATE_DICT_KEYS_DIR} holds no reference for any of {ALGORITHMS}')
     config = REPO / 'configs' / ref_file.stem.split('_')[0] / f'{ref_file.stem}.py'
     assert config.is_file(), f'{ref_file.name} has no segdet config {config}'
-    ref = json.loads(ref_file.read_text())
+    ref = state_dict_reference(ref_file.stem)
     got = model_keys(config)
     diffs = compare_keys(got, ref['keys'])
     assert not diffs, (f'{config.relative_to(REPO)} vs {ref.get("source", ref_file.name)} '
@@ -104,17 +90,23 @@ def test_state_dict_keys_match_mmseg(ref_file):
     assert len(got) == ref['num_keys']
 
 
-@pytest.mark.skipif(REF_DIR is None, reason='no shared/reference/state_dict_keys')
 @pytest.mark.parametrize('ref_file', DET_REF_FILES or [None],
                          ids=lambda p: p.stem if p is not None else 'none')
 def test_state_dict_keys_match_mmdet(ref_file):
     if ref_file is None:
-        pytest.fail(f'{REF_DIR} holds no Faster/Mask R-CNN reference')
+        pytest.fail(f'{STATE_DICT_KEYS_DIR} holds no Faster/Mask R-CNN reference')
     config = det_config_path(ref_file.stem)
     assert config.is_file(), f'{ref_file.name} has no segdet config {config}'
-    ref = json.loads(ref_file.read_text())
+    ref = state_dict_reference(ref_file.stem)
     got = model_keys(config)
     diffs = compare_keys(got, ref['keys'])
     assert not diffs, (f'{config.relative_to(REPO)} vs {ref.get("source", ref_file.name)} '
                        f'({len(got)} vs {len(ref["keys"])} keys):\n' + '\n'.join(diffs))
     assert len(got) == ref['num_keys']
+
+
+def test_every_top_level_reference_is_a_case():
+    """A reference file added directly under state_dict_keys/ is compared to a config above
+    (the methods still without configs wait in zoo/)."""
+    cases = {p.stem for p in REF_FILES + DET_REF_FILES}
+    assert cases == set(REF_NAMES), f'reference files with no key test: {set(REF_NAMES) - cases}'

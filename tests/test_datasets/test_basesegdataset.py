@@ -207,3 +207,27 @@ def test_empty_data_set_is_an_error(custom_root: Path) -> None:
 def test_test_mode_needs_classes(custom_root: Path) -> None:
     with pytest.raises(ValueError, match='metainfo `classes`'):
         custom(custom_root, test_mode=True)
+
+
+def test_label_without_image_is_an_error_naming_both(custom_root: Path) -> None:
+    # A deleted image used to shrink the data set by one without a word.
+    (custom_root / 'img_dir/train/b.png').unlink()
+    with pytest.raises(FileNotFoundError) as err:
+        custom(custom_root)
+    msg = str(err.value)
+    assert '1 label map(s)' in msg and 'skip_bad_samples=True' in msg
+    assert str(custom_root / 'ann_dir/train/b_label.png') in msg
+    assert str(custom_root / 'img_dir/train/b.png') in msg
+    # Opt-in for training: the paired images, with a warning that names the file.
+    with pytest.warns(UserWarning, match='b_label.png.*training on the 2 paired images'):
+        ds = custom(custom_root, skip_bad_samples=True)
+    assert len(ds) == 2
+    # Never in test mode.
+    with pytest.raises(FileNotFoundError, match='b_label.png'):
+        custom(custom_root, skip_bad_samples=True, test_mode=True, metainfo=dict(classes=('x',)))
+
+
+def test_split_file_may_leave_labels_out(custom_root: Path) -> None:
+    (custom_root / 'img_dir/train/b.png').unlink()
+    (custom_root / 'train.txt').write_text('a\nsub/c\n')
+    assert len(custom(custom_root, ann_file='train.txt')) == 2

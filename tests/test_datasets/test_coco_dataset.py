@@ -207,3 +207,55 @@ def test_missing_image_raises_bad_sample(tmp_path: Path) -> None:
     ds = make(tmp_path, ann_file, pipeline=[dict(type='LoadImageFromFile')], test_mode=True)
     with pytest.raises(BadSampleError, match='a.png'):
         ds[0]
+
+
+def test_negative_box_size_names_annotation_and_image(tmp_path: Path) -> None:
+    # mmdet drops such a box and its object silently becomes background.
+    images = [dict(id=7, file_name='a.png', height=8, width=8)]
+    for bbox in ([6, 0, -4, 4], [0, 6, 4, -4]):
+        anns = [ann(1, 7, 1, [0, 0, 4, 4]), ann(42, 7, 5, bbox, area=16)]
+        with pytest.raises(ValueError) as err:
+            make(tmp_path, write_coco(tmp_path, images, anns))
+        msg = str(err.value)
+        assert 'annotation id 42 of image id 7' in msg and str(tmp_path / 'ann.json') in msg
+        assert 'negative width or height' in msg and '[x, y, width, height]' in msg
+    # Boxes under 1 pixel (not negative) are still dropped, as mmdet does.
+    anns = [ann(1, 7, 1, [0, 0, 4, 4]), ann(43, 7, 5, [0, 0, 0.5, 4])]
+    ds = make(tmp_path, write_coco(tmp_path, images, anns), test_mode=True)
+    assert [i['bbox'] for i in ds.get_data_info(0)['instances']] == [[0., 0., 4., 4.]]
+
+
+def test_truncated_json_names_the_file(tmp_path: Path) -> None:
+    ann_file = Path(standard_json(tmp_path))
+    text = ann_file.read_text()
+    ann_file.write_text(text[:len(text) // 2])
+    with pytest.raises(ValueError) as err:
+        make(tmp_path, str(ann_file))
+    msg = str(err.value)
+    assert msg.startswith(f'CocoDataset: annotation file {ann_file} is not valid JSON')
+    assert 'line 1, column' in msg and 'truncated' in msg
+    ann_file.write_text('[]')
+    with pytest.raises(ValueError, match=f'{ann_file} holds a JSON list'):
+        make(tmp_path, str(ann_file))
+
+
+def test_filters_that_leave_no_image_say_why(tmp_path: Path) -> None:
+    # mmengine used to fail with "need at least one array to concatenate".
+    images = [dict(id=1, file_name='a.png', height=40, width=60),
+              dict(id=2, file_name='b.png', height=20, width=60)]
+    anns = [ann(11, 2, 1, [0, 0, 4, 4]), ann(12, 1, 5, [0, 0, 4, 4], iscrowd=1)]
+    ann_file = write_coco(tmp_path, images, anns)
+    with pytest.raises(ValueError) as err:
+        make(tmp_path, ann_file, filter_cfg=dict(filter_empty_gt=True, min_size=32))
+    msg = str(err.value)
+    assert f'no image of ann_file {ann_file} is left after filter_cfg=' in msg
+    assert 'of its 2 images, 1 have no instance that is not ignored' in msg
+    assert '1 have a shorter side below min_size=32' in msg
+    with pytest.raises(ValueError, match='2 have no instance') as err:
+        make(tmp_path, ann_file, filter_cfg=dict(filter_empty_gt=True),
+             metainfo=dict(classes=('toothbrush', 'airplane')))
+    assert 'min_size' not in str(err.value)
+    assert len(make(tmp_path, ann_file, filter_cfg=dict(filter_empty_gt=True))) == 1
+    empty = write_coco(tmp_path, [], [], name='empty.json')
+    with pytest.raises(ValueError, match=f'ann_file {empty} has no images'):
+        make(tmp_path, empty, test_mode=True)

@@ -7,8 +7,8 @@ import torch
 from mmengine.fileio import get_file_backend
 from mmengine.runner import save_checkpoint
 
-import segdet.engine  # noqa: F401  (installs the atomic local backend)
-from segdet.engine import AtomicLocalBackend, atomic_write_bytes, atomic_write_text
+from segdet.engine import (AtomicLocalBackend, atomic_write_bytes, atomic_write_text,
+                           register_all_modules)
 from segdet.engine import atomic_io
 
 
@@ -66,6 +66,7 @@ def test_interrupted_write_keeps_old_file(tmp_path, monkeypatch) -> None:
 
 
 def test_mmengine_save_checkpoint_goes_through_atomic_backend(tmp_path, monkeypatch) -> None:
+    register_all_modules(init_default_scope=False)  # installs the atomic local backend
     assert isinstance(get_file_backend(str(tmp_path / 'x.pth')), AtomicLocalBackend)
     written = []
     real = atomic_io.atomic_write_bytes

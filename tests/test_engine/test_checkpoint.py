@@ -1,3 +1,4 @@
+import logging
 import os
 
 import numpy as np
@@ -6,7 +7,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from segdet.engine import UnsafeCheckpointError, load_checkpoint_file
+from segdet.engine import UnsafeCheckpointError, load_checkpoint_file, register_all_modules
 
 
 class _Payload:
@@ -32,6 +33,7 @@ def _mmengine_like_checkpoint():
 
 
 def test_loads_mmengine_checkpoint_with_history_buffer(tmp_path):
+    register_all_modules(init_default_scope=False)  # segdet's loader in mmengine
     path = tmp_path / 'ok.pth'
     torch.save(_mmengine_like_checkpoint(), path)
     ckpt = load_checkpoint_file(path)
@@ -44,6 +46,7 @@ def test_loads_mmengine_checkpoint_with_history_buffer(tmp_path):
 
 
 def test_refuses_malicious_pickle_without_running_it(tmp_path):
+    register_all_modules(init_default_scope=False)  # segdet's loader in mmengine
     marker = tmp_path / 'payload_ran'
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'x': _Payload(str(marker))}, path)
@@ -63,3 +66,14 @@ def test_refuses_malicious_pickle_without_running_it(tmp_path):
 def test_missing_file_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint_file(tmp_path / 'nope.pth')
+
+
+def test_log_names_the_local_backend(tmp_path, caplog):
+    """mmengine's "Loads checkpoint by <name> backend" reads "local" for segdet's loader."""
+    register_all_modules(init_default_scope=False)  # segdet's loader in mmengine
+    path = tmp_path / 'ok.pth'
+    torch.save({'state_dict': {'w': torch.ones(1)}}, path)
+    logger = logging.getLogger('segdet-test-checkpoint-log')
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        CheckpointLoader.load_checkpoint(str(path), logger=logger)
+    assert f'Loads checkpoint by local backend from path: {path}' in caplog.text

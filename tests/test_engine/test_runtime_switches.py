@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config
 
 from segdet.engine import MemoryFormatHook
-from segdet.utils import configure_runtime, resolve_channels_last
+from segdet.engine.runtime import configure_runtime, resolve_channels_last
 
 SYNC_MODEL = dict(type='EncoderDecoder', backbone=dict(norm_cfg=dict(type='SyncBN')))
 
@@ -98,7 +98,7 @@ def test_memory_format_hook_converts_model_and_inputs() -> None:
 
 
 def test_enable_amp_shared_by_train_and_benchmark() -> None:
-    from segdet.utils import enable_amp
+    from segdet.engine.runtime import enable_amp
     c = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD'))))
     enable_amp(c, 'bfloat16')
     assert c.optim_wrapper.type == 'AmpOptimWrapper' and c.optim_wrapper.loss_scale == 'dynamic'

@@ -9,7 +9,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-import segdet.engine  # noqa: F401  (registers segdet's hooks and the atomic backend)
+from segdet.engine import register_all_modules
 
 _RUN_IDS = itertools.count()
 from segdet.registry import METRICS, MODELS
@@ -70,6 +70,7 @@ def toy_runner(work_dir: Path, max_iters: int = 6, checkpoint: Optional[dict] = 
     loader = dict(dataset=ToyData(), sampler=dict(type='DefaultSampler', shuffle=False),
                   batch_size=4, num_workers=0)
     val = val_interval is not None
+    register_all_modules(init_default_scope=False)  # safe loader, atomic checkpoint writes
     return Runner(
         model=dict(type='ToyRegressor', nan_at=nan_at),
         work_dir=str(work_dir),

@@ -1,27 +1,16 @@
 """FPN: mmdetection's keys and shapes, top-down arithmetic, extra levels."""
-import json
-from pathlib import Path
-
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 
+from reference_data import state_dict_keys
 from segdet.registry import MODELS
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def neck_keys(name: str) -> dict:
-    """The ``neck.*`` keys and shapes of mmdetection 3.3.0's model ``name`` (shared/reference
-    inside or beside the repository, as tests/test_configs/test_state_dict_keys.py looks)."""
-    candidates = [shared / 'reference' / 'state_dict_keys' / f'{name}.json'
-                  for shared in (REPO / 'shared', REPO.parent / 'shared')]
-    path = next((p for p in candidates if p.is_file()), candidates[-1])
-    if not path.is_file():
-        pytest.skip(f'reference keys not found: {path}')
-    keys = json.loads(path.read_text())['keys']
-    items = keys.items() if isinstance(keys, dict) else keys
-    return {k[len('neck.'):]: list(v) for k, v in items if k.startswith('neck.')}
+    """The ``neck.*`` keys and shapes of mmdetection 3.3.0's model ``name``
+    (tests/data/state_dict_keys)."""
+    return state_dict_keys(name, prefix='neck.')
 
 
 @pytest.mark.parametrize('name, extra', [

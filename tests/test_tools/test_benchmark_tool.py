@@ -218,3 +218,38 @@ def test_fold_batchnorm_keeps_predictions(config) -> None:
                                    before.pred_instances.scores[:k], rtol=1e-3, atol=1e-4)
         torch.testing.assert_close(after.pred_instances.bboxes[:k],
                                    before.pred_instances.bboxes[:k], rtol=1e-3, atol=1e-2)
+
+
+@pytest.mark.parametrize('shape, message', [
+    (['0', '0'], "argument --shape: '0' is not a positive size"),
+    (['64', '-8'], "argument --shape: '-8' is not a positive size"),
+    (['64x64'], "argument --shape: '64x64' is not an integer"),
+    (['8', '16', '32'], 'argument --shape: takes H [W], got 3 values 8 16 32'),
+])
+def test_bad_shape_is_an_argparse_error_naming_it(shape, message, tool_argv, bench_tool,
+                                                  capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        tool_argv(bench_tool, str(DEMO_CONFIG), '--task', 'train', '--shape', *shape)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_reports_the_shape_actually_run(tmp_path, tool_argv, bench_tool, capsys) -> None:
+    # The shrunk demo pads training inputs to 64x64 (model.data_preprocessor.size).
+    out = tmp_path / 'b.json'
+    with pytest.warns(UserWarning, match='--shape 48x48: the network ran on 64x64'):
+        tool_argv(bench_tool, str(DEMO_CONFIG), '--task', 'train', '--shape', '48',
+                  '--batch-size', '2', '--num-warmup', '0', '--num-iters', '1',
+                  '--no-progress', '--out', str(out), '--cfg-options',
+                  *cli_options(model_options()))
+    record = json.loads(out.read_text())
+    assert record['shape'] == [48, 48]  # one value: a square
+    assert record['input_shapes'] == [[64, 64]]
+    table = capsys.readouterr().out
+    assert '| input ' in table and '| 64x64 |' in table
+    # Inference does not pad to the training size: it runs at the size asked for.
+    tool_argv(bench_tool, str(DEMO_CONFIG), '--task', 'inference', '--shape', '48', '40',
+              '--num-warmup', '0', '--num-iters', '1', '--no-progress', '--no-flops',
+              '--out', str(out), '--cfg-options', *cli_options(model_options()))
+    record = json.loads(out.read_text())
+    assert record['shape'] == [48, 40] and record['input_shapes'] == [[48, 40]]

@@ -49,7 +49,8 @@ def test_light_conv_head_output_shapes(project_config: Config, agnostic: bool) -
     assert head.fc_cls.in_features == 8 * 7 * 7
     # BBoxHead's loss contract: CE + accuracy + box loss on the positives.
     labels = torch.tensor([0, 2, 3, 3, 3])  # 3 = background
-    losses = head.loss(*head(torch.randn(5, 64, 7, 7)), labels, torch.ones(5),
+    rois = torch.zeros((5, 5))
+    losses = head.loss(*head(torch.randn(5, 64, 7, 7)), rois, labels, torch.ones(5),
                        torch.randn(5, 4), torch.ones(5, 4))
     assert set(losses) == {'loss_cls', 'acc', 'loss_bbox'}
     assert losses['loss_bbox'] > 0

@@ -21,7 +21,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 import segdet.engine.checkpoint as safe_checkpoint
-from segdet.engine import load_checkpoint_file
+from segdet.engine import load_checkpoint_file, register_all_modules
 from segdet.evaluation.metrics import IoUMetric
 from segdet.registry import DATASETS, MODELS
 from segdet.utils import UnknownTypeError
@@ -54,6 +54,7 @@ def predict_myself(data_root: Path, checkpoint: Path,
         The metric dict and the (H, W) int64 prediction of each val image, in file order.
     """
     cfg = resolved_cfg(data_root, test_cfg)
+    register_all_modules(init_default_scope=False)  # mmengine's load_checkpoint: segdet's loader
     with DefaultScope.overwrite_default_scope('segdet'):
         model = MODELS.build(cfg.model)
         load_checkpoint(model, str(checkpoint), map_location='cpu', strict=True)

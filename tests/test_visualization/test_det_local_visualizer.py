@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.structures import InstanceData, PixelData
 
-from segdet.engine.hooks.seg_visualization_hook import DetVisualizationHook
+from segdet.engine.hooks import DetVisualizationHook
 from segdet.registry import HOOKS, VISUALIZERS
 from segdet.structures import DataSample
 from segdet.visualization import (DetLocalVisualizer, instance_colours, label_colour,
@@ -94,7 +94,9 @@ def test_predictions_below_score_thr_not_drawn(tmp_path) -> None:
                                  scores=[0.9, 0.1])
     drawn = vis.add_datasample('x', grey_image(), s, draw_gt=False)
     assert is_colour(drawn[40, 5], PALETTE[0])
-    assert (drawn[29:, 42:] == GREY).all()  # the 0.1 dog is left out (cat caption is above)
+    # the 0.1 dog is left out; rows from the boxes' top down hold no caption, whatever the
+    # font's width (the cat caption sits above row 30 and may reach past x = 42)
+    assert (drawn[30:, 42:] == GREY).all()
     assert not (drawn == PALETTE[1]).all(-1).any()  # its caption too
     lowered = vis.add_datasample('x', grey_image(), s, draw_gt=False, pred_score_thr=0.05)
     assert is_colour(lowered[40, 45], PALETTE[1])
@@ -112,7 +114,8 @@ def test_gt_and_pred_panels_written_to_out_file(tmp_path) -> None:
     assert np.array_equal(written[..., ::-1], drawn)  # RGB returned, BGR written
     gt, pred = drawn[:, :W], drawn[:, W:]
     assert is_colour(gt[30, 10], PALETTE[0]) and (gt[:, 40:] == GREY).all()
-    assert is_colour(pred[30, 40], PALETTE[1]) and (pred[:, :38] == GREY).all()
+    # below the caption (which may shift left to fit the panel) only the box is drawn
+    assert is_colour(pred[30, 40], PALETTE[1]) and (pred[20:, :38] == GREY).all()
 
 
 def test_semantic_map_and_instances_in_one_panel(tmp_path) -> None:

@@ -18,10 +18,10 @@ import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
-import segdet.engine  # noqa: F401,E402
+from segdet.engine import register_all_modules  # noqa: E402
+from segdet.engine.benchmark import count_flops, format_table  # noqa: E402
 from segdet.registry import MODELS  # noqa: E402
 from segdet.utils import load_config, registry_hints, revert_sync_bn_cfg  # noqa: E402
-from segdet.utils.benchmark import count_flops, format_table  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,6 +46,7 @@ def model_complexity(model: torch.nn.Module, shape: tuple[int, int]) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    register_all_modules(init_default_scope=False)
     shape = tuple(args.shape * 2 if len(args.shape) == 1 else args.shape)
     if len(shape) != 2:
         raise ValueError(f'--shape takes H W (or one size), got {args.shape}')

@@ -16,11 +16,11 @@ class LightConvBBoxHead(BBoxHead):
     linear predictors on the flattened (conv_out_channels * S * S) map. Flattening, not
     pooling, keeps where in the RoI the features are, which the box deltas need.
 
-    Only the layers before the predictors change: targets, losses (``loss_cls``, ``acc``,
-    ``loss_bbox``) and ``predict_single`` are ``BBoxHead``'s, so ``StandardRoIHead`` uses this
-    head like any other. On 7x7 RoIs of 64 channels (the demo's) it has about 4 k weights before
-    the predictors and 30 k in all, where the demo's 256-d ``Shared2FCBBoxHead`` has about
-    870 k.
+    Only the layers before the predictors change: targets and losses (``loss_and_target``:
+    ``loss_cls``, ``acc``, ``loss_bbox``) and ``predict_by_feat`` are ``BBoxHead``'s, so
+    ``StandardRoIHead`` uses this head like any other. On 7x7 RoIs of 64 channels (the demo's)
+    it has about 4 k weights before the predictors and 30 k in all, where the demo's 256-d
+    ``Shared2FCBBoxHead`` has about 870 k.
 
     Input (R, in_channels, S, S) RoI features; output (R, num_classes + 1) scores (background
     last) and (R, 4 * num_classes) deltas ((R, 4) with ``reg_class_agnostic``).

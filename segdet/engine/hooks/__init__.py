@@ -2,15 +2,15 @@
 from .checkpoint_hook import CheckpointHook
 from .invalid_loss_hook import CheckInvalidLossHook, NonFiniteLossError, non_finite_terms
 from .memory_format_hook import MemoryFormatHook
-from .seg_visualization_hook import SegVisualizationHook
 from .skipped_samples_hook import SkippedSamplesHook, skipped_in_batch
 from .sync_norm_buffers_hook import SyncNormBuffersHook, all_reduce_float_buffers
 from .train_benchmark_hook import TrainBenchmarkHook
 from .target_metric_stop_hook import TargetMetricStopHook, targets_reached
+from .visualization_hook import DetVisualizationHook, SegVisualizationHook, VisualizationHook
 
 __all__ = [
     'CheckpointHook', 'CheckInvalidLossHook', 'NonFiniteLossError', 'non_finite_terms',
     'MemoryFormatHook', 'SegVisualizationHook', 'SkippedSamplesHook', 'skipped_in_batch',
     'SyncNormBuffersHook', 'all_reduce_float_buffers', 'TargetMetricStopHook', 'targets_reached',
-    'TrainBenchmarkHook'
+    'TrainBenchmarkHook', 'VisualizationHook', 'DetVisualizationHook'
 ]

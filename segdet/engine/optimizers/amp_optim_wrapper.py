@@ -5,9 +5,9 @@ times faster than fp32, and bf16 has fp32's exponent range, so no loss scaling i
 Master weights stay fp32: only the forward pass runs under autocast.
 
 On a CPU without native bf16 (no AVX512-BF16 / AMX), oneDNN has no bf16 convolution and
-PyTorch falls back to reference kernels that are 10-20x *slower* than fp32 (measured on an
-AVX2-only EPYC: 31 s vs 1.9 s for one training step of a ResNet-18 DeepLabV3+). There the
-default (``dtype=None``) runs fp32 and warns once; an explicit ``dtype`` is still honoured.
+PyTorch falls back to reference kernels that are about an order of magnitude *slower* than
+fp32 (figures in docs/benchmarks.md). There the default (``dtype=None``) runs fp32 and warns
+once; an explicit ``dtype`` is still honoured.
 """
 import warnings
 from contextlib import contextmanager

@@ -10,7 +10,7 @@ import numpy as np
 import pycocotools.mask as mask_util
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.fileio import dump, get_local_path
+from mmengine.fileio import dump
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from pycocotools.coco import COCO
@@ -18,6 +18,7 @@ from pycocotools.cocoeval import COCOeval
 from terminaltables import AsciiTable
 
 from segdet.registry import METRICS
+from segdet.utils.coco_json import load_coco_json
 
 _METRICS = ('bbox', 'segm', 'proposal')
 _AP_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
@@ -234,8 +235,7 @@ class CocoMetric(BaseMetric):
         self.backend_args = backend_args
         self._coco_api: Optional[COCO] = None
         if ann_file is not None:
-            with get_local_path(ann_file, backend_args=backend_args) as local_path:
-                self._coco_api = _quiet(COCO, local_path)
+            self._coco_api = load_coco_json(ann_file, backend_args, owner='CocoMetric')
             if sort_categories:
                 api = self._coco_api
                 api.cats = {i: api.cats[i] for i in sorted(api.cats)}
@@ -379,7 +379,7 @@ class CocoMetric(BaseMetric):
         for metric in self.metrics:
             iou_type = 'bbox' if metric == 'proposal' else metric
             if iou_type not in dets:
-                raise KeyError(f"CocoMetric: metric 'segm' needs predicted masks; "
+                raise KeyError("CocoMetric: metric 'segm' needs predicted masks; "
                                "pred_instances have no 'masks'")
             eval_results.update(self._evaluate(api, dets[iou_type], metric, cat_ids))
         return eval_results

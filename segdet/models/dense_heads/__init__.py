@@ -1,4 +1,7 @@
-"""Dense (per-anchor) heads."""
-from .rpn_head import RPNHead, anchor_inside_flags, nms_proposals, select_proposals
+"""Dense (per-prior) heads: the base classes, the RPN."""
+from .anchor_head import AnchorHead, anchor_inside_flags, images_to_levels
+from .base_dense_head import BaseDenseHead, filter_scores_and_topk, levels_to_images
+from .rpn_head import RPNHead, nms_proposals, select_proposals
 
-__all__ = ['RPNHead', 'anchor_inside_flags', 'nms_proposals', 'select_proposals']
+__all__ = ['BaseDenseHead', 'AnchorHead', 'RPNHead', 'anchor_inside_flags', 'images_to_levels',
+           'filter_scores_and_topk', 'levels_to_images', 'nms_proposals', 'select_proposals']

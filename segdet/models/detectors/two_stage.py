@@ -4,49 +4,22 @@ from typing import Optional, Union
 
 import torch
 from mmengine.config import ConfigDict
-from mmengine.model import BaseModel
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from segdet.registry import MODELS
 from segdet.structures import SampleList
-from segdet.structures.bbox import bbox2roi
 
-
-def undo_flip(results: InstanceData, meta: dict) -> InstanceData:
-    """Map detections on a flipped image back to the unflipped original (boxes and masks).
-
-    Args:
-        results: ``bboxes`` (N, 4) and optional ``masks`` (N, H, W) at ``meta['ori_shape']``.
-        meta: Image metainfo with ``flip`` / ``flip_direction``.
-    """
-    if not meta.get('flip', False):
-        return results
-    h, w = meta['ori_shape'][:2]
-    direction = meta.get('flip_direction', 'horizontal')
-    boxes = results.bboxes.clone()
-    if direction in ('horizontal', 'diagonal'):
-        boxes[:, [0, 2]] = w - results.bboxes[:, [2, 0]]
-    if direction in ('vertical', 'diagonal'):
-        boxes[:, [1, 3]] = h - results.bboxes[:, [3, 1]]
-    if direction not in ('horizontal', 'vertical', 'diagonal'):
-        raise ValueError(f'unknown flip_direction {direction!r} in the metainfo of '
-                         f'{meta.get("img_path")}')
-    results.bboxes = boxes
-    if 'masks' in results:
-        dims = {'horizontal': (-1, ), 'vertical': (-2, ), 'diagonal': (-2, -1)}[direction]
-        results.masks = results.masks.flip(dims=dims)
-    return results
+from .base import BaseDetector
 
 
 @MODELS.register_module()
-class TwoStageDetector(BaseModel):
+class TwoStageDetector(BaseDetector):
     """``extract_feat`` -> ``rpn_head`` proposals -> ``roi_head`` detections.
 
     Args:
         backbone, neck, rpn_head, roi_head: ``MODELS`` configs; ``train_cfg.rpn`` /
             ``test_cfg.rpn`` go to the RPN head, ``train_cfg.rcnn`` / ``test_cfg.rcnn`` to the
-            RoI head (mmdetection's layout).
+            RoI head (mmdetection's layout). The configs passed in are not modified.
         train_cfg: Also ``rpn_proposal``: proposal settings used while training.
         data_preprocessor: e.g. ``DetDataPreprocessor``.
     """
@@ -54,15 +27,16 @@ class TwoStageDetector(BaseModel):
     def __init__(self, backbone: dict, neck: Optional[dict] = None,
                  rpn_head: Optional[dict] = None, roi_head: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if rpn_head is None or roi_head is None:
+            raise ValueError(f'{type(self).__name__} needs rpn_head and roi_head')
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             self.neck = MODELS.build(neck)
         train_cfg = ConfigDict(train_cfg or {})
         test_cfg = ConfigDict(test_cfg or {})
-        if rpn_head is None or roi_head is None:
-            raise ValueError(f'{type(self).__name__} needs rpn_head and roi_head')
         rpn = copy.deepcopy(dict(rpn_head))
         rpn.update(train_cfg=train_cfg.get('rpn'), test_cfg=test_cfg.get('rpn'))
         self.rpn_head = MODELS.build(rpn)
@@ -73,29 +47,17 @@ class TwoStageDetector(BaseModel):
         self.test_cfg = test_cfg
 
     @property
-    def with_neck(self) -> bool:
-        return hasattr(self, 'neck')
+    def with_rpn(self) -> bool:
+        return getattr(self, 'rpn_head', None) is not None
 
     @property
-    def with_mask(self) -> bool:
-        return self.roi_head.with_mask
+    def with_roi_head(self) -> bool:
+        return getattr(self, 'roi_head', None) is not None
 
     def extract_feat(self, inputs: Tensor) -> tuple[Tensor, ...]:
         """(N, 3, H, W) images -> feature maps (after the neck, if any)."""
         x = self.backbone(inputs)
         return tuple(self.neck(x)) if self.with_neck else tuple(x)
-
-    def forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor') -> Union[dict, SampleList, tuple]:
-        """``mode='loss'``: dict of losses; ``'predict'``: samples with ``pred_instances``;
-        ``'tensor'``: raw head outputs."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise RuntimeError(f"Invalid mode {mode!r}: use 'loss', 'predict' or 'tensor'")
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """RPN losses (``loss_rpn_cls``, ``loss_rpn_bbox``) and RoI losses (``loss_cls``,
@@ -117,23 +79,19 @@ class TwoStageDetector(BaseModel):
         x = self.extract_feat(inputs)
         proposals = self.rpn_head.predict(x, data_samples, rescale=False)
         results = self.roi_head.predict(x, proposals, data_samples, rescale=rescale)
-        outputs = []
-        for sample, res in zip(data_samples, results):
-            new = sample.new()
-            new.pred_instances = undo_flip(res, sample.metainfo) if rescale else res
-            outputs.append(new)
-        return outputs
+        return self.add_pred_to_datasample(data_samples, results, undo_flips=rescale)
 
     def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> tuple:
-        """Features, RPN outputs and the box-head outputs of the test-time proposals."""
+        """Raw outputs. Without samples: ``(features, rpn_outs)``. With samples (their metainfo
+        places the proposals): ``(rpn_outs, roi_outs)``, where ``rpn_outs`` is the RPN's
+        ``(cls_scores, bbox_preds)`` per level and ``roi_outs`` is ``roi_head.forward``'s tuple
+        (``cls_score``, ``bbox_pred`` and, with a mask head, ``mask_preds``)."""
         x = self.extract_feat(inputs)
         rpn_outs = self.rpn_head(x)
         if data_samples is None:
             return x, rpn_outs
         proposals = self.rpn_head.predict(x, data_samples, rescale=False)
-        rois = bbox2roi([p.bboxes for p in proposals])
-        roi_outs = self.roi_head._bbox_forward(x, rois)
-        return rpn_outs, (roi_outs['cls_score'], roi_outs['bbox_pred'])
+        return rpn_outs, self.roi_head.forward(x, proposals, data_samples)
 
 
 @MODELS.register_module()

@@ -1,11 +1,12 @@
 """Second-stage (RoI) heads of two-stage detectors."""
 from .bbox_heads import (BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead,
                          empty_instances, multiclass_nms)
+from .base_roi_head import BaseRoIHead
 from .mask_heads import FCNMaskHead
 from .roi_extractors import RoIAlign, SingleRoIExtractor, map_roi_levels
 from .shared_heads import ResLayer
 from .standard_roi_head import StandardRoIHead
 
-__all__ = ['BBoxHead', 'ConvFCBBoxHead', 'Shared2FCBBoxHead', 'Shared4Conv1FCBBoxHead',
-           'FCNMaskHead', 'SingleRoIExtractor', 'RoIAlign', 'ResLayer', 'StandardRoIHead',
-           'multiclass_nms', 'empty_instances', 'map_roi_levels']
+__all__ = ['BaseRoIHead', 'BBoxHead', 'ConvFCBBoxHead', 'Shared2FCBBoxHead',
+           'Shared4Conv1FCBBoxHead', 'FCNMaskHead', 'SingleRoIExtractor', 'RoIAlign', 'ResLayer',
+           'StandardRoIHead', 'multiclass_nms', 'empty_instances', 'map_roi_levels']

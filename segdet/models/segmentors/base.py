@@ -7,7 +7,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from torch import Tensor
 
-from segdet.models.utils import resize
+from segdet.models.utils import dispatch_forward, resize
 from segdet.structures import DataSample, SampleList
 
 
@@ -74,14 +74,11 @@ class BaseSegmentor(BaseModel, metaclass=ABCMeta):
             mode: 'loss' -> dict of losses; 'predict' -> list of new ``DataSample`` with
                 ``seg_logits`` (C, H, W) and ``pred_sem_seg`` (1, H, W) at ``ori_shape``;
                 'tensor' -> raw (N, C, h, w) logits of the decode head.
+
+        Raises:
+            ValueError: an unknown mode (see :func:`segdet.models.utils.dispatch_forward`).
         """
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise ValueError(f"Invalid mode {mode!r}: expected 'loss', 'predict' or 'tensor'")
+        return dispatch_forward(self, inputs, data_samples, mode)
 
     @abstractmethod
     def extract_feat(self, inputs: Tensor) -> list[Tensor]:

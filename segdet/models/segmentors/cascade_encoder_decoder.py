@@ -49,17 +49,22 @@ class CascadeEncoderDecoder(EncoderDecoder):
             out = head.forward(x, out)
         return self.decode_head[-1].predict(x, out, batch_img_metas, self.test_cfg)
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        x = self.extract_feat(inputs)
-        # Each head runs once: its logits give its loss and feed the next head, so the next
-        # head sees exactly the logits (same dropout draw) that were supervised.
-        prev = self.decode_head[0].forward(x)
-        losses = add_prefix(self.decode_head[0].loss_by_feat(prev, data_samples), 'decode_0')
-        for i, head in enumerate(self.decode_head[1:], start=1):
-            prev = head.forward(x, prev)
-            losses.update(add_prefix(head.loss_by_feat(prev, data_samples), f'decode_{i}'))
-        if self.with_auxiliary_head:
-            losses.update(self._auxiliary_head_loss(x, data_samples))
+    def _decode_head_loss(self, x: list[Tensor], data_samples: SampleList) -> dict:
+        """Every head's ``loss()`` (with ``train_cfg``), keys prefixed ``decode_{i}.``.
+
+        Head i > 0 reads the logits of head i - 1 from a forward pass of its own, as
+        mmsegmentation computes them: the heads' ``loss()`` stays the one place where a head
+        turns its inputs into losses (point-sampling heads read ``train_cfg`` there).
+        """
+        losses = add_prefix(self.decode_head[0].loss(x, data_samples, self.train_cfg),
+                            'decode_0')
+        prev: Optional[Tensor] = None
+        for i in range(1, self.num_stages):
+            prev = (self.decode_head[0].forward(x) if i == 1
+                    else self.decode_head[i - 1].forward(x, prev))
+            losses.update(add_prefix(
+                self.decode_head[i].loss(x, prev, data_samples, self.train_cfg),
+                f'decode_{i}'))
         return losses
 
     def _forward(self, inputs: Tensor, data_samples: Optional[SampleList] = None) -> Tensor:

@@ -68,7 +68,9 @@ class EncoderDecoder(BaseSegmentor):
         self.align_corners = head.align_corners
         self.num_classes = head.num_classes
         self.out_channels = head.out_channels
-        self.decode_threshold = getattr(head, 'threshold', None) or 0.5
+        threshold = getattr(head, 'threshold', None)
+        # Only one-channel (binary) heads read it; 0.0 is a valid threshold.
+        self.decode_threshold = 0.5 if threshold is None else threshold
 
     def _init_auxiliary_head(self, auxiliary_head: Optional[Union[dict, list]]) -> None:
         if auxiliary_head is None:
@@ -100,10 +102,14 @@ class EncoderDecoder(BaseSegmentor):
                 self.auxiliary_head.loss(x, data_samples, self.train_cfg), 'aux'))
         return losses
 
+    def _decode_head_loss(self, x: list[Tensor], data_samples: SampleList) -> dict:
+        """The decode head's ``loss()`` (with ``train_cfg``), keys prefixed ``decode.``."""
+        return add_prefix(self.decode_head.loss(x, data_samples, self.train_cfg), 'decode')
+
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of a batch: ``decode.loss_ce``, ``decode.acc_seg``, ``aux.loss_ce`` ..."""
         x = self.extract_feat(inputs)
-        losses = add_prefix(self.decode_head.loss(x, data_samples, self.train_cfg), 'decode')
+        losses = self._decode_head_loss(x, data_samples)
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_loss(x, data_samples))
         return losses

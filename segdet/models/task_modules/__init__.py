@@ -2,8 +2,8 @@
 from .assigners import AssignResult, MaxIoUAssigner, assign_by_overlaps
 from .coders import DeltaXYWHBBoxCoder
 from .prior_generators import AnchorGenerator, base_anchors, grid_anchors
-from .samplers import RandomSampler, SamplingResult
+from .samplers import PseudoSampler, RandomSampler, SamplingResult
 
 __all__ = ['AnchorGenerator', 'AssignResult', 'DeltaXYWHBBoxCoder', 'MaxIoUAssigner',
-           'RandomSampler', 'SamplingResult', 'assign_by_overlaps', 'base_anchors',
-           'grid_anchors']
+           'PseudoSampler', 'RandomSampler', 'SamplingResult', 'assign_by_overlaps',
+           'base_anchors', 'grid_anchors']

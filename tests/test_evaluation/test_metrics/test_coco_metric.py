@@ -339,3 +339,17 @@ def test_dict_samples_with_encoded_masks_and_mask_scores(data) -> None:
     expected.update({k: v for k, v in _expected(coco, flipped).items() if 'segm' in k})
     assert res == expected
     assert res != _expected(coco, dets)
+
+
+def test_truncated_ann_file_is_named(data, tmp_path) -> None:
+    ann_file, _, _ = data
+    text = open(ann_file).read()
+    truncated = tmp_path / 'truncated.json'
+    truncated.write_text(text[:len(text) // 3])
+    with pytest.raises(ValueError) as err:
+        CocoMetric(ann_file=str(truncated))
+    msg = str(err.value)
+    assert msg.startswith(f'CocoMetric: annotation file {truncated} is not valid JSON')
+    assert 'truncated' in msg
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / 'missing.json')):
+        CocoMetric(ann_file=str(tmp_path / 'missing.json'))

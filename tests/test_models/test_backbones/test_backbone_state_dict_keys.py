@@ -1,24 +1,17 @@
-"""Checkpoint compatibility (DESIGN.md decision 7): backbone state-dict keys and shapes equal
-those of mmseg 1.2.2 / mmdet 3.3.0 for the same configs.
+"""Checkpoint compatibility (docs/design.md#checkpoint-compatibility): backbone state-dict keys
+and shapes equal those of mmseg 1.2.2 / mmdet 3.3.0 for the same configs.
 
-The reference JSONs live in ``shared/reference/state_dict_keys`` beside the repository (or in
-``$SEGDET_REFERENCE_DIR``). The backbone arguments below are those of the named configs
+The reference JSONs are the top-level files of ``tests/data/state_dict_keys`` (read through
+``reference_data``). The backbone arguments below are those of the named configs
 (SyncBN and BN have the same keys). Models are built on the meta device: no memory, no init.
 """
-import json
-import os
-from pathlib import Path
-
 import pytest
 import torch
 
+from reference_data import state_dict_keys, state_dict_reference_names
 from segdet.registry import MODELS
 
 from _backbone_helpers import one_torch_thread  # noqa: F401 (autouse fixture)
-
-REF_DIR = Path(os.environ.get(
-    'SEGDET_REFERENCE_DIR',
-    Path(__file__).resolve().parents[3].parent / 'shared' / 'reference' / 'state_dict_keys'))
 
 SYNC_BN = dict(type='SyncBN', requires_grad=True)
 GN = dict(type='GN', num_groups=32, requires_grad=True)
@@ -76,11 +69,7 @@ CASES = {
 
 
 def reference_backbone_keys(name: str) -> dict:
-    path = REF_DIR / f'{name}.json'
-    if not path.is_file():
-        pytest.skip(f'reference file {path} not found (set SEGDET_REFERENCE_DIR)')
-    keys = json.loads(path.read_text())['keys']
-    return {k[len('backbone.'):]: tuple(v) for k, v in keys.items() if k.startswith('backbone.')}
+    return {k: tuple(v) for k, v in state_dict_keys(name, prefix='backbone.').items()}
 
 
 @pytest.mark.parametrize('name', sorted(CASES))
@@ -97,7 +86,5 @@ def test_backbone_keys_and_shapes_match_reference(name):
 
 
 def test_every_reference_backbone_is_covered():
-    if not REF_DIR.is_dir():
-        pytest.skip(f'{REF_DIR} not found')
-    names = {p.stem for p in REF_DIR.glob('*.json')}
+    names = set(state_dict_reference_names())
     assert names <= set(CASES), f'reference configs without a backbone case: {names - set(CASES)}'

@@ -1,14 +1,12 @@
 """Detection backbones (issue 3): segdet's ResNet/ResNeXt built as mmdetection's configs build
-them have exactly the ``backbone.*`` keys and shapes of mmdetection 3.3.0's models."""
-import json
-from pathlib import Path
-
+them have exactly the ``backbone.*`` keys and shapes of mmdetection 3.3.0's models
+(tests/data/state_dict_keys, read through ``reference_data``)."""
 import pytest
 from mmengine.registry import init_default_scope
 
+from reference_data import state_dict_keys
 from segdet.registry import MODELS
 
-REPO = Path(__file__).resolve().parents[3]
 BN_FROZEN = dict(type='BN', requires_grad=False)
 GN = dict(type='GN', num_groups=32, requires_grad=True)
 R50 = dict(type='ResNet', depth=50, num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=1,
@@ -27,14 +25,7 @@ CASES = {
 
 
 def reference_backbone(name: str) -> dict:
-    candidates = [shared / 'reference' / 'state_dict_keys' / f'{name}.json'
-                  for shared in (REPO / 'shared', REPO.parent / 'shared')]
-    path = next((p for p in candidates if p.is_file()), None)
-    if path is None:
-        pytest.skip(f'reference keys of {name} not found beside the repository')
-    keys = json.loads(path.read_text())['keys']
-    items = keys.items() if isinstance(keys, dict) else keys
-    return {k[len('backbone.'):]: list(v) for k, v in items if k.startswith('backbone.')}
+    return state_dict_keys(name, prefix='backbone.')
 
 
 @pytest.mark.parametrize('name', sorted(CASES))

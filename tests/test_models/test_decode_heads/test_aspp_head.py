@@ -1,7 +1,7 @@
 """ASPPModule and ASPPHead."""
 import pytest
-from seg_head_testing import (assert_uniform_loss, make_feats, make_labels, make_samples,
-                              zero_classifier)
+from segmentation_fixtures import (assert_uniform_loss, make_feats, make_labels,
+                                   make_samples, zero_classifier)
 
 from segdet.models.decode_heads import ASPPHead, ASPPModule
 

@@ -5,7 +5,7 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
-from seg_head_testing import make_feats, make_labels, make_samples, zero_classifier
+from segmentation_fixtures import make_feats, make_labels, make_samples, zero_classifier
 
 from segdet.models.decode_heads import BaseDecodeHead
 from segdet.models.decode_heads.decode_head import stack_gt_sem_seg, transform_inputs

@@ -1,21 +1,17 @@
 """State-dict keys and shapes of the heads equal mmseg 1.2.2's for the model-zoo configs.
 
-The truth is /work/shared/reference/state_dict_keys/*.json (keys that mmseg itself produced);
-the head arguments below are those of the mmseg configs of the same names (checked against
-the config files when the mmseg source tree is present).
+The truth is tests/data/state_dict_keys/*.json (keys that mmseg itself produced, read through
+``reference_data``); the head arguments below are those of the mmseg configs of the same names
+(checked against mmseg 1.2.2's config files, from the ``mm_configs`` fixture).
 """
 import copy
-import json
-import os.path as osp
 
 import pytest
 import torch
 from torch import nn
 
+from reference_data import MMConfigs, state_dict_reference
 from segdet.registry import MODELS
-
-REF_DIR = '/work/shared/reference/state_dict_keys'
-MMSEG_CONFIGS = '/work/ref/mmsegmentation/mmseg/.mim/configs'
 
 NORM = dict(type='SyncBN', requires_grad=True)
 AUX_FCN = dict(type='FCNHead', in_channels=1024, in_index=2, channels=256, num_convs=1,
@@ -67,11 +63,7 @@ def _build(cfg):
 
 @pytest.mark.parametrize('name', sorted(CASES))
 def test_head_keys_and_shapes_equal_mmseg(name):
-    path = osp.join(REF_DIR, f'{name}.json')
-    if not osp.isfile(path):
-        pytest.skip(f'reference keys not available: {path}')
-    with open(path) as f:
-        ref = json.load(f)['keys']
+    ref = state_dict_reference(name)['keys']
     expected = [(k, list(v)) for k, v in ref.items()
                 if k.startswith(('decode_head.', 'auxiliary_head.'))]
     _, decode_head, auxiliary_head = CASES[name]
@@ -95,13 +87,12 @@ def _without_type_noise(cfg):
 
 
 @pytest.mark.parametrize('name', sorted(CASES))
-def test_head_arguments_are_the_mmseg_configs(name):
+def test_head_arguments_are_the_mmseg_configs(name, mm_configs: MMConfigs):
     folder, decode_head, auxiliary_head = CASES[name]
-    path = osp.join(MMSEG_CONFIGS, folder, f'{name}.py')
-    if not osp.isfile(path):
-        pytest.skip(f'mmseg config not available: {path}')
+    path = mm_configs.mmseg / folder / f'{name}.py'
+    assert path.is_file(), f'mmseg 1.2.2 has no config {path}'
     from mmengine.config import Config
-    model = Config.fromfile(path).model.to_dict()
+    model = Config.fromfile(str(path)).model.to_dict()
     assert _without_type_noise(model['decode_head']) == _without_type_noise(decode_head)
     assert _without_type_noise(model.get('auxiliary_head')) == \
         _without_type_noise(auxiliary_head)

@@ -1,6 +1,6 @@
 """The heads inside EncoderDecoder / CascadeEncoderDecoder: the segmentors' head contract."""
 import torch
-from seg_head_testing import make_labels, make_samples
+from segmentation_fixtures import make_labels, make_samples
 from torch import nn
 
 from segdet.registry import MODELS

@@ -3,8 +3,8 @@ import math
 
 import pytest
 import torch
-from seg_head_testing import (assert_uniform_loss, make_feats, make_labels, make_samples,
-                              zero_classifier)
+from segmentation_fixtures import (assert_uniform_loss, make_feats, make_labels,
+                                   make_samples, zero_classifier)
 
 from segdet.models.decode_heads import ObjectAttentionBlock, SpatialGatherModule
 from segdet.models.decode_heads.ocr_head import spatial_gather

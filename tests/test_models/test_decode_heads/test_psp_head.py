@@ -1,8 +1,8 @@
 """PPM and PSPHead."""
 import pytest
 import torch
-from seg_head_testing import (assert_uniform_loss, make_feats, make_labels, make_samples,
-                              zero_classifier)
+from segmentation_fixtures import (assert_uniform_loss, make_feats, make_labels,
+                                   make_samples, zero_classifier)
 
 from segdet.models.decode_heads import PPM, PSPHead
 

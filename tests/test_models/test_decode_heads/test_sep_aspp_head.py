@@ -1,7 +1,7 @@
 """DepthwiseSeparableASPPModule and DepthwiseSeparableASPPHead (DeepLabV3+)."""
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
-from seg_head_testing import (assert_uniform_loss, make_feats, make_labels, make_samples,
-                              zero_classifier)
+from segmentation_fixtures import (assert_uniform_loss, make_feats, make_labels,
+                                   make_samples, zero_classifier)
 
 from segdet.models.decode_heads import (DepthwiseSeparableASPPHead,
                                         DepthwiseSeparableASPPModule)

@@ -71,8 +71,8 @@ def test_targets_mark_the_matching_anchor_positive_and_ambiguous_ones_ignored():
     head = _head()
     anchors = head.prior_generator.grid_priors([(4, 4)])[0]  # 32 px squares centred on 16 i
     gt = InstanceData(bboxes=torch.tensor([[16., 16, 48, 48]]), labels=torch.tensor([2]))
-    labels, label_weights, targets, target_weights, num = head._targets_single(
-        anchors, torch.ones(16, dtype=torch.bool), gt, None, META)
+    labels, label_weights, targets, target_weights, sampling = head._get_targets_single(
+        anchors, torch.ones(16, dtype=torch.bool), gt, META, None)
     assert labels[10] == 0 and label_weights[10] == 1  # anchor (2, 2) is the ground truth
     assert torch.allclose(targets[10], torch.zeros(4)) and bool((target_weights[10] == 1).all())
     # anchors shifted by one cell overlap it with IoU 1/3: neither positive nor negative
@@ -81,7 +81,7 @@ def test_targets_mark_the_matching_anchor_positive_and_ambiguous_ones_ignored():
     # the other 11 anchors (IoU < 0.3) are all sampled as background (label 1)
     negatives = (label_weights > 0) & (torch.arange(16) != 10)
     assert int(negatives.sum()) == 11 and bool((labels[negatives] == 1).all())
-    assert num == 12
+    assert sampling.avg_factor == 12
 
 
 def test_zero_head_loss_is_log2_for_objectness_and_zero_for_an_exact_anchor():
@@ -107,7 +107,8 @@ def test_proposals_are_clipped_anchors_at_most_max_per_img():
     head = _head()
     with torch.no_grad():
         cls_scores, bbox_preds = head([torch.zeros((2, 4, 4, 4))])
-    results = head.predict_by_feat(cls_scores, bbox_preds, [META, dict(img_shape=(40, 30))])
+    results = head.predict_by_feat(cls_scores, bbox_preds,
+                                   batch_img_metas=[META, dict(img_shape=(40, 30))])
     assert len(results[0]) == 5 and len(results[1]) <= 5
     assert float(results[1].bboxes[:, 2].max()) <= 30 and float(results[1].bboxes[:, 3].max()) <= 40
     assert float(results[0].bboxes.min()) >= 0

@@ -7,7 +7,7 @@ from mmengine.structures import InstanceData
 from segdet.models.detectors import undo_flip
 from segdet.registry import MODELS
 
-from .tiny_detectors import box_sample, tiny_two_stage_cfg
+from detection_fixtures import box_sample, tiny_two_stage_cfg
 
 LOSS_KEYS = {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'acc', 'loss_bbox'}
 
@@ -113,7 +113,7 @@ def test_c4_mask_rcnn_shares_the_roi_features_with_its_mask_head():
     shared head before both heads; trains a step and predicts masks at the original size."""
     from mmengine.config import Config
 
-    from .tiny_detectors import REPO_CONFIGS
+    from detection_fixtures import REPO_CONFIGS
     init_default_scope('segdet')
     cfg = Config.fromfile(str(REPO_CONFIGS / '_base_/models/mask-rcnn_r50-caffe-c4.py')).model
     cfg.roi_head.bbox_head.num_classes = cfg.roi_head.mask_head.num_classes = 3

@@ -73,12 +73,14 @@ def test_box_head_targets_and_losses_follow_mmdet_averaging():
     assert weights.sum() == 4
     cls_score = torch.zeros((4, 4))
     bbox_pred = torch.zeros((4, 12))
-    losses = head.loss(cls_score, bbox_pred, labels, label_weights, targets, weights)
+    rois = torch.zeros((4, 5))  # not read when regressing deltas
+    losses = head.loss(cls_score, bbox_pred, rois, labels, label_weights, targets, weights)
     assert losses['loss_cls'].item() == pytest.approx(math.log(4), rel=1e-5)
     # L1 of the positive's own-class deltas, divided by all 4 sampled RoIs
     assert losses['loss_bbox'].item() == pytest.approx((5.0 + math.log(2) / 0.2) / 4, rel=1e-5)
     confident = torch.tensor([[0., 9, 0, 0], [0, 0, 0, 9], [0, 0, 0, 9], [9, 0, 0, 0]])
-    acc = head.loss(confident, bbox_pred, labels, label_weights, targets, weights)['acc']
+    acc = head.loss(confident, bbox_pred, rois, labels, label_weights, targets,
+                    weights)['acc']
     assert acc.item() == pytest.approx(75.0)
 
 
@@ -86,10 +88,10 @@ def test_box_head_decodes_and_rescales_to_the_original_image():
     head = BBoxHead(in_channels=2, roi_feat_size=1, num_classes=2)
     rois = torch.tensor([[0, 10., 10, 30, 30]])
     cls_score = torch.tensor([[0.0, 5.0, 0.0]])
-    out = head.predict_single(rois, cls_score, torch.zeros((1, 8)),
-                              dict(img_shape=(50, 50), scale_factor=(2.0, 2.0)),
-                              dict(score_thr=0.05, nms=dict(iou_threshold=0.5),
-                                   max_per_img=10), rescale=True)
+    out = head.predict_by_feat((rois, ), (cls_score, ), (torch.zeros((1, 8)), ),
+                               [dict(img_shape=(50, 50), scale_factor=(2.0, 2.0))],
+                               dict(score_thr=0.05, nms=dict(iou_threshold=0.5),
+                                    max_per_img=10), rescale=True)[0]
     assert out.labels.tolist()[0] == 1
     assert out.bboxes[0].tolist() == pytest.approx([5, 5, 15, 15])
 

@@ -135,10 +135,11 @@ class BBoxHead(BaseModule):
         return self.fc_cls(x), self.fc_reg(x)
 
     # ----------------------------------------------------------------------------- training
-    def get_targets(self, sampling_results: list, rcnn_train_cfg: dict
-                    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def get_targets(self, sampling_results: list, rcnn_train_cfg: Optional[dict],
+                    concat: bool = True) -> tuple:
         """Labels (R,), label weights (R,), box targets (R, 4), box weights (R, 4) of the
-        sampled RoIs of all images (positives first within each image)."""
+        sampled RoIs of all images (positives first within each image); with
+        ``concat=False``, four lists with one tensor per image."""
         pos_weight = rcnn_train_cfg.get('pos_weight', -1) if rcnn_train_cfg else -1
         labels, label_weights, targets, weights = [], [], [], []
         for res in sampling_results:
@@ -158,15 +159,53 @@ class BBoxHead(BaseModule):
             label_weights.append(lw)
             targets.append(tgt)
             weights.append(tw)
+        if not concat:
+            return labels, label_weights, targets, weights
         return torch.cat(labels), torch.cat(label_weights), torch.cat(targets), torch.cat(weights)
 
-    def loss(self, cls_score: Tensor, bbox_pred: Tensor, labels: Tensor, label_weights: Tensor,
-             bbox_targets: Tensor, bbox_weights: Tensor) -> dict:
+    def loss_and_target(self, cls_score: Tensor, bbox_pred: Tensor, rois: Tensor,
+                        sampling_results: list, rcnn_train_cfg: Optional[dict],
+                        concat: bool = True, reduction_override: Optional[str] = None) -> dict:
+        """Targets of the sampled RoIs and the losses against them (mmdetection 3.x's entry
+        point of box heads).
+
+        Args:
+            cls_score: (R, num_classes + 1) scores of the sampled RoIs of all images.
+            bbox_pred: (R, 4 * num_classes) (or (R, 4)) deltas.
+            rois: (R, 5) ``[batch_index, x1, y1, x2, y2]`` sampled RoIs.
+            sampling_results: One ``SamplingResult`` per image (positives first).
+            rcnn_train_cfg: ``pos_weight``.
+            concat: Concatenate the targets over images (False is not supported by the loss).
+            reduction_override: 'none', 'mean' or 'sum' instead of the losses' reduction.
+
+        Returns:
+            ``dict(loss_bbox={'loss_cls', 'acc', 'loss_bbox'}, bbox_targets=(labels,
+            label_weights, bbox_targets, bbox_weights))``.
+        """
+        if not concat:
+            raise ValueError(f'{type(self).__name__}.loss_and_target: the losses need '
+                             'concatenated targets (concat=True)')
+        targets = self.get_targets(sampling_results, rcnn_train_cfg, concat=True)
+        losses = self.loss(cls_score, bbox_pred, rois, *targets,
+                           reduction_override=reduction_override)
+        return dict(loss_bbox=losses, bbox_targets=targets)
+
+    def loss(self, cls_score: Tensor, bbox_pred: Tensor, rois: Tensor, labels: Tensor,
+             label_weights: Tensor, bbox_targets: Tensor, bbox_weights: Tensor,
+             reduction_override: Optional[str] = None) -> dict:
         """``loss_cls`` (averaged over sampled RoIs), ``acc`` (%), ``loss_bbox`` (positives'
-        own-class deltas, averaged over all sampled RoIs)."""
+        own-class deltas, averaged over all sampled RoIs).
+
+        Args:
+            cls_score: (R, num_classes + 1); bbox_pred: (R, 4 * num_classes) or (R, 4).
+            rois: (R, 5) sampled RoIs (their boxes are not needed to regress deltas).
+            labels, label_weights: (R,); bbox_targets, bbox_weights: (R, 4).
+            reduction_override: Passed to both losses.
+        """
         avg_factor = max(float((label_weights > 0).sum()), 1.0)
         losses = dict(loss_cls=self.loss_cls(cls_score.float(), labels, label_weights,
-                                             avg_factor=avg_factor),
+                                             avg_factor=avg_factor,
+                                             reduction_override=reduction_override),
                       acc=accuracy(cls_score.detach(), labels))
         pos = (labels >= 0) & (labels < self.num_classes)
         if bool(pos.any()):
@@ -176,22 +215,52 @@ class BBoxHead(BaseModule):
                 pos_pred = bbox_pred.view(bbox_pred.size(0), -1, 4)[pos, labels[pos]]
             losses['loss_bbox'] = self.loss_bbox(pos_pred.float(), bbox_targets[pos],
                                                  bbox_weights[pos],
-                                                 avg_factor=bbox_targets.size(0))
+                                                 avg_factor=bbox_targets.size(0),
+                                                 reduction_override=reduction_override)
         else:
             losses['loss_bbox'] = bbox_pred.sum() * 0
         return losses
 
     # ---------------------------------------------------------------------------- inference
-    def predict_single(self, rois: Tensor, cls_score: Tensor, bbox_pred: Tensor,
-                       img_meta: dict, rcnn_test_cfg: Optional[dict],
-                       rescale: bool = False) -> InstanceData:
+    def predict_by_feat(self, rois: Sequence[Tensor], cls_scores: Sequence[Tensor],
+                        bbox_preds: Sequence[Tensor], batch_img_metas: list[dict],
+                        rcnn_test_cfg: Optional[dict] = None,
+                        rescale: bool = False) -> list[InstanceData]:
+        """Detections of each image from its RoIs and head outputs.
+
+        Args:
+            rois: Per image (R_i, 5) RoIs ``[batch_index, x1, y1, x2, y2]``.
+            cls_scores: Per image (R_i, num_classes + 1) scores.
+            bbox_preds: Per image (R_i, 4 * num_classes) (or (R_i, 4)) deltas.
+            batch_img_metas: Per image metainfo (``img_shape``, ``scale_factor``).
+            rcnn_test_cfg: ``score_thr``, ``nms=dict(iou_threshold)``, ``max_per_img``; None
+                returns the decoded boxes and class probabilities of every RoI without NMS.
+            rescale: Divide boxes by ``scale_factor`` (original-image pixels).
+
+        Returns:
+            Per image ``InstanceData`` with ``bboxes`` (N, 4), ``scores`` (N,) and ``labels``
+            (N,) int64, highest score first (without ``rcnn_test_cfg``: ``bboxes``
+            (R_i, 4 * num_classes) and ``scores`` (R_i, num_classes + 1)).
+        """
+        if not len(rois) == len(cls_scores) == len(bbox_preds) == len(batch_img_metas):
+            raise ValueError(f'{type(self).__name__}.predict_by_feat: got {len(rois)} RoI '
+                             f'sets, {len(cls_scores)} score sets, {len(bbox_preds)} delta '
+                             f'sets and {len(batch_img_metas)} images')
+        return [self._predict_by_feat_single(rois[i], cls_scores[i], bbox_preds[i],
+                                             batch_img_metas[i], rescale=rescale,
+                                             rcnn_test_cfg=rcnn_test_cfg)
+                for i in range(len(batch_img_metas))]
+
+    def _predict_by_feat_single(self, roi: Tensor, cls_score: Tensor, bbox_pred: Tensor,
+                                img_meta: dict, rescale: bool = False,
+                                rcnn_test_cfg: Optional[dict] = None) -> InstanceData:
         """Detections of one image from its (R, 5) RoIs and head outputs.
 
         Boxes are decoded in input pixels, divided by ``scale_factor`` when ``rescale``,
         then filtered by ``score_thr`` and per-class NMS (``max_per_img`` kept).
         """
         scores = F.softmax(cls_score.float(), dim=-1)
-        bboxes = self.bbox_coder.decode(rois[:, 1:].float(), bbox_pred.float(),
+        bboxes = self.bbox_coder.decode(roi[:, 1:].float(), bbox_pred.float(),
                                         max_shape=img_meta['img_shape'])
         if rescale and bboxes.size(0) > 0:
             bboxes = boxes_to_original(bboxes, img_meta)

@@ -1,5 +1,5 @@
 """FCNMaskHead: per-RoI, per-class mask logits from a small FCN (Mask R-CNN)."""
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -94,23 +94,75 @@ class FCNMaskHead(BaseModule):
         labels = pos_labels.new_zeros(pos_labels.shape) if self.class_agnostic else pos_labels
         return dict(loss_mask=self.loss_mask(mask_preds.float(), mask_targets, labels))
 
-    def predict_single(self, mask_preds: Tensor, results: InstanceData, img_meta: dict,
-                       rcnn_test_cfg: dict, rescale: bool = True) -> Tensor:
-        """(N, H, W) bool masks of one image's detections.
+    def loss_and_target(self, mask_preds: Tensor, sampling_results: list,
+                        batch_gt_instances: list[InstanceData], rcnn_train_cfg: dict) -> dict:
+        """Mask targets of the positive RoIs and the loss against them (mmdetection 3.x's
+        entry point of mask heads).
 
-        ``results.bboxes`` are in input pixels; with ``rescale`` they are mapped to the
+        Args:
+            mask_preds: (P, num_classes, 2S, 2S) logits of the positive RoIs of all images.
+            sampling_results: One ``SamplingResult`` per image.
+            batch_gt_instances: Per image ground truth with ``masks`` (G, H, W).
+            rcnn_train_cfg: ``mask_size``.
+
+        Returns:
+            ``dict(loss_mask={'loss_mask': loss}, mask_targets=(P, mask_size, mask_size))``.
+        """
+        targets = self.get_targets(sampling_results, batch_gt_instances, rcnn_train_cfg)
+        pos_labels = torch.cat([res.pos_gt_labels for res in sampling_results])
+        return dict(loss_mask=self.loss(mask_preds, targets, pos_labels), mask_targets=targets)
+
+    def predict_by_feat(self, mask_preds: Sequence[Tensor], results_list: list[InstanceData],
+                        batch_img_metas: list[dict], rcnn_test_cfg: dict,
+                        rescale: bool = False, activate_map: bool = False
+                        ) -> list[InstanceData]:
+        """Add ``masks`` (N, H, W) bool to each image's detections.
+
+        Args:
+            mask_preds: Per image (N_i, num_classes, 2S, 2S) logits of its detections
+                (probabilities with ``activate_map``).
+            results_list: Per image detections (``bboxes`` in input pixels, ``labels``);
+                each gets its ``masks`` set.
+            batch_img_metas: Per image metainfo.
+            rcnn_test_cfg: ``mask_thr_binary``.
+            rescale: Paste at ``ori_shape`` (boxes divided by ``scale_factor``) instead of
+                ``img_shape``.
+
+        Returns:
+            ``results_list``, each with ``masks``.
+        """
+        if not len(mask_preds) == len(results_list) == len(batch_img_metas):
+            raise ValueError(f'{type(self).__name__}.predict_by_feat: got {len(mask_preds)} '
+                             f'mask sets, {len(results_list)} result sets and '
+                             f'{len(batch_img_metas)} images')
+        for preds, results, meta in zip(mask_preds, results_list, batch_img_metas):
+            if len(results):
+                results.masks = self._predict_by_feat_single(
+                    preds, results.bboxes, results.labels, meta, rcnn_test_cfg,
+                    rescale=rescale, activate_map=activate_map)
+            else:
+                shape = meta['ori_shape'] if rescale else meta['img_shape']
+                results.masks = torch.zeros((0, int(shape[0]), int(shape[1])), dtype=torch.bool,
+                                            device=results.bboxes.device)
+        return results_list
+
+    def _predict_by_feat_single(self, mask_preds: Tensor, bboxes: Tensor, labels: Tensor,
+                                img_meta: dict, rcnn_test_cfg: dict, rescale: bool = False,
+                                activate_map: bool = False) -> Tensor:
+        """(N, H, W) bool masks of one image's N detections.
+
+        ``bboxes`` (N, 4) are in input pixels; with ``rescale`` they are mapped to the
         original image (``/ scale_factor``) and the masks are pasted at ``ori_shape``.
         """
         cfg = ConfigDict(rcnn_test_cfg)
         if rescale:
             img_h, img_w = img_meta['ori_shape'][:2]
-            bboxes = boxes_to_original(results.bboxes, img_meta)
+            bboxes = boxes_to_original(bboxes, img_meta)
         else:
             img_h, img_w = img_meta['img_shape'][:2]
-            bboxes = results.bboxes
-        probs = mask_preds.float().sigmoid()
+        probs = mask_preds.float() if activate_map else mask_preds.float().sigmoid()
         if not self.class_agnostic:
-            probs = probs[torch.arange(probs.size(0), device=probs.device), results.labels]
+            probs = probs[torch.arange(probs.size(0), device=probs.device), labels]
         else:
             probs = probs[:, 0]
         return paste_masks_in_image(probs, bboxes, int(img_h), int(img_w),

@@ -1,5 +1,4 @@
 """RandomSampler: a fixed-size random mini-batch of positive and negative priors."""
-from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -8,36 +7,7 @@ from torch import Tensor
 from segdet.registry import TASK_UTILS
 
 from ..assigners import AssignResult
-
-
-@dataclass
-class SamplingResult:
-    """Indices of the sampled priors and the targets of the positives.
-
-    Attributes:
-        pos_inds, neg_inds: Indices into the (gt-augmented) priors.
-        pos_assigned_gt_inds: Ground-truth index (0-based) of each positive.
-        pos_gt_bboxes: (P, 4) boxes of those ground truths.
-        pos_gt_labels: (P, ) their labels.
-        pos_priors, neg_priors: The sampled priors.
-        num_gts: Number of ground truths; gt_flags: 1 for priors that are ground-truth boxes
-            added as proposals.
-    """
-
-    pos_inds: Tensor
-    neg_inds: Tensor
-    pos_assigned_gt_inds: Tensor
-    pos_gt_bboxes: Tensor
-    pos_gt_labels: Tensor
-    pos_priors: Tensor
-    neg_priors: Tensor
-    num_gts: int
-    gt_flags: Tensor
-
-    @property
-    def priors(self) -> Tensor:
-        """Positives then negatives, as the R-CNN head consumes them."""
-        return torch.cat([self.pos_priors, self.neg_priors])
+from .sampling_result import SamplingResult
 
 
 def random_choice(candidates: Tensor, num: int, generator: Optional[torch.Generator] = None
