@@ -1,10 +1,10 @@
 """General utilities."""
-from .cpu_allocator import keep_freed_memory
-from .config_utils import (check_work_dir, load_config, revert_sync_bn_cfg,
+from .config_utils import (as_config_dict, check_work_dir, load_config, revert_sync_bn_cfg,
                            unknown_cfg_option_keys, warn_unknown_cfg_options)
+from .cpu_allocator import keep_freed_memory
 from .registry_hints import (UnknownTypeError, find_type_paths, registry_hints,
                              unknown_type_message)
 
-__all__ = ['keep_freed_memory', 'check_work_dir', 'load_config', 'revert_sync_bn_cfg',
-           'unknown_cfg_option_keys', 'warn_unknown_cfg_options', 'UnknownTypeError',
-           'find_type_paths', 'registry_hints', 'unknown_type_message']
+__all__ = ['as_config_dict', 'keep_freed_memory', 'check_work_dir', 'load_config',
+           'revert_sync_bn_cfg', 'unknown_cfg_option_keys', 'warn_unknown_cfg_options',
+           'UnknownTypeError', 'find_type_paths', 'registry_hints', 'unknown_type_message']

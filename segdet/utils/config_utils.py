@@ -5,7 +5,7 @@ import os
 import warnings
 from typing import Any, Iterable, Optional, Union
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 
 from .config_variables import follow_top_level_variables
 
@@ -188,3 +188,21 @@ def revert_sync_bn_cfg(cfg: Any) -> Any:
 
     visit(cfg)
     return cfg
+
+
+def as_config_dict(cfg: Any, name: str = 'cfg') -> Optional[ConfigDict]:
+    """A model's ``train_cfg`` / ``test_cfg`` argument as a ``ConfigDict`` (None stays None).
+
+    Accepts a dict, a ``ConfigDict`` or a whole mmengine ``Config`` (whose items are copied;
+    ``ConfigDict(Config)`` itself fails), as mmseg's and mmdet's heads do.
+
+    Raises:
+        TypeError: ``cfg`` is none of these.
+    """
+    if cfg is None:
+        return None
+    if isinstance(cfg, Config):
+        return ConfigDict(cfg.to_dict())
+    if isinstance(cfg, dict):  # ConfigDict is a dict
+        return ConfigDict(cfg)
+    raise TypeError(f'{name} must be a dict, ConfigDict or Config, got {type(cfg).__name__}')

@@ -21,8 +21,9 @@ def test_overlaps_hand_computed() -> None:
     empty = torch.zeros(1, 4)
     assert bbox_overlaps(empty, empty).item() == 0.0
     assert bbox_overlaps(torch.zeros(0, 4), b).shape == (0, 3)
-    with pytest.raises(ValueError, match="'iou' or 'iof'"):
-        bbox_overlaps(a, b, mode='giou')
+    # 'giou' is supported since issue 19 (tested below); other modes are refused
+    with pytest.raises(ValueError, match="'iou', 'iof' or 'giou'"):
+        bbox_overlaps(a, b, mode='diou')
 
 
 def test_delta_hand_computed_and_round_trip() -> None:

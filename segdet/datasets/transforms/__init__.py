@@ -10,10 +10,12 @@ import mmcv.transforms  # noqa: F401  (registers mmcv's transforms)
 
 from .det_transforms import RandomFlip, Resize
 from .formatting import PackDetInputs, PackSegInputs
-from .loading import BadSampleError, LoadAnnotations, LoadImageFromFile, LoadImageFromNDArray
-from .transforms import PhotoMetricDistortion, RandomCrop
+from .loading import (BadSampleError, LoadAnnotations, LoadImageFromFile, LoadImageFromNDArray,
+                      LoadProposals)
+from .transforms import PhotoMetricDistortion, RandomCrop, ResizeShortestEdge
 
 __all__ = [
     'BadSampleError', 'LoadAnnotations', 'LoadImageFromFile', 'LoadImageFromNDArray', 'RandomCrop',
-    'PhotoMetricDistortion', 'PackSegInputs', 'PackDetInputs', 'Resize', 'RandomFlip'
+    'PhotoMetricDistortion', 'PackSegInputs', 'PackDetInputs', 'Resize', 'RandomFlip',
+    'ResizeShortestEdge', 'LoadProposals'
 ]

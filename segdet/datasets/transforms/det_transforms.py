@@ -39,20 +39,21 @@ def decode_instance_mask(mask_ann: MaskAnnotation, height: int, width: int) -> n
         (H, W) uint8 mask of 0/1.
 
     Raises:
-        ValueError: An RLE dict without ``counts`` / ``size``, counts pycocotools cannot
-            decode, or an RLE whose size is not (H, W).
+        TypeError: ``mask_ann`` is neither a list nor a dict.
+        KeyError: An RLE dict without ``counts`` / ``size``.
+        ValueError: Counts pycocotools cannot decode, or an RLE whose size is not (H, W).
     """
     if isinstance(mask_ann, list):
         rle = mask_utils.merge(mask_utils.frPyObjects(mask_ann, height, width))
     elif isinstance(mask_ann, dict):
         if mask_ann.get('counts') is None or mask_ann.get('size') is None:
-            raise ValueError(f'RLE mask needs "counts" and "size", got keys {sorted(mask_ann)}')
+            raise KeyError(f'RLE mask needs "counts" and "size", got keys {sorted(mask_ann)}')
         if isinstance(mask_ann['counts'], list):
             rle = mask_utils.frPyObjects(mask_ann, height, width)
         else:
             rle = mask_ann
     else:
-        raise ValueError(f'a mask is a polygon list or an RLE dict, got {type(mask_ann).__name__}')
+        raise TypeError(f'a mask is a polygon list or an RLE dict, got {type(mask_ann).__name__}')
     mask = mask_utils.decode(rle)
     if mask.shape != (height, width):
         raise ValueError(f'RLE mask of size {list(mask.shape)} for an image of {height}x{width}')

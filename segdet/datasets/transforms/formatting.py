@@ -29,6 +29,45 @@ def image_to_tensor(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
 
 
+def seg_map_to_tensor(seg_map: np.ndarray, transform: str, path: object) -> torch.Tensor:
+    """(H, W) label map -> (1, H, W) int64 tensor.
+
+    Args:
+        seg_map: (H, W) integer label map (``results['gt_seg_map']``).
+        transform: Name of the calling transform, for the error message.
+        path: The label file (``results['seg_map_path']``), for the error message.
+
+    Raises:
+        ValueError: the map is not 2-D.
+    """
+    seg = np.asarray(seg_map)
+    if seg.ndim != 2:
+        raise ValueError(f'{transform} expects an (H, W) gt_seg_map, got shape {seg.shape} '
+                         f'for {path}')
+    return torch.from_numpy(seg[None].astype(np.int64))
+
+
+def proposals_to_instances(results: dict) -> InstanceData:
+    """``results['proposals']`` / ``['proposals_scores']`` (from ``LoadProposals``) ->
+    ``InstanceData`` with ``bboxes`` (N, 4) float32 and ``scores`` (N,) float32.
+
+    Raises:
+        KeyError: ``proposals_scores`` is missing.
+        ValueError: the boxes are not (N, 4) or the scores are not (N,).
+    """
+    where = results.get('img_path')
+    if 'proposals_scores' not in results:
+        raise KeyError(f"PackDetInputs: image {where} has 'proposals' but no "
+                       "'proposals_scores'; load proposals with LoadProposals, which adds them")
+    bboxes = np.asarray(results['proposals'], dtype=np.float32)
+    scores = np.asarray(results['proposals_scores'], dtype=np.float32)
+    if bboxes.ndim != 2 or bboxes.shape[1] != 4 or scores.shape != (len(bboxes), ):
+        raise ValueError(f'PackDetInputs: proposals of image {where} must be (N, 4) boxes with '
+                         f'(N,) scores, got {bboxes.shape} and {scores.shape}')
+    return InstanceData(bboxes=torch.from_numpy(np.ascontiguousarray(bboxes)),
+                        scores=torch.from_numpy(np.ascontiguousarray(scores)))
+
+
 @TRANSFORMS.register_module()
 class PackSegInputs(BaseTransform):
     """Pack ``img`` and ``gt_seg_map`` for a segmentor.
@@ -53,11 +92,8 @@ class PackSegInputs(BaseTransform):
             packed['inputs'] = image_to_tensor(results['img'])
         sample = DataSample()
         if 'gt_seg_map' in results:
-            seg = np.asarray(results['gt_seg_map'])
-            if seg.ndim != 2:
-                raise ValueError(f'PackSegInputs expects an (H, W) gt_seg_map, got shape '
-                                 f'{seg.shape} for {results.get("seg_map_path")}')
-            sample.gt_sem_seg = PixelData(data=torch.from_numpy(seg[None].astype(np.int64)))
+            sample.gt_sem_seg = PixelData(data=seg_map_to_tensor(
+                results['gt_seg_map'], 'PackSegInputs', results.get('seg_map_path')))
         sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
         packed['data_samples'] = sample
         return packed
@@ -79,6 +115,12 @@ class PackDetInputs(BaseTransform):
             ``ignored_instances`` (the other rows), each an :class:`InstanceData` with
             ``bboxes`` (N, 4) float32, ``labels`` (N,) int64 and ``masks`` (N, H, W) uint8 for
             the keys present. Without those keys (test mode) neither field is set.
+            With ``proposals`` (from ``LoadProposals``): ``proposals``, an
+            :class:`InstanceData` with ``bboxes`` (N, 4) float32 and ``scores`` (N,) float32
+            (``proposals_scores``). With ``gt_seg_map``: ``gt_sem_seg``, a
+            :class:`PixelData` with ``data`` (1, H, W) int64 (mmdet names this field
+            ``sem_seg``; segdet's one data sample uses ``data`` for every label map), and
+            ``ignore_index`` in its metainfo when the results hold one.
 
     Args:
         meta_keys: Result keys copied into the sample's metainfo.
@@ -114,6 +156,14 @@ class PackDetInputs(BaseTransform):
                 ign[field] = torch.from_numpy(np.ascontiguousarray(value[ignored]))
             sample.gt_instances = gt
             sample.ignored_instances = ign
+        if 'proposals' in results:
+            sample.proposals = proposals_to_instances(results)
+        if 'gt_seg_map' in results:
+            sem_seg = PixelData(data=seg_map_to_tensor(
+                results['gt_seg_map'], 'PackDetInputs', results.get('seg_map_path')))
+            if 'ignore_index' in results:
+                sem_seg.set_metainfo(dict(ignore_index=results['ignore_index']))
+            sample.gt_sem_seg = sem_seg
         sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
         packed['data_samples'] = sample
         return packed

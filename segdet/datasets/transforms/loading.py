@@ -1,4 +1,5 @@
-"""Load images, label maps (checked against their image and the class list) and instances.
+"""Load images, label maps (checked against their image and the class list), instances and
+precomputed proposals.
 
 A file that cannot be read or decoded raises :class:`BadSampleError` naming it; a data set
 with ``skip_bad_samples=True`` replaces such a sample during training.
@@ -10,6 +11,8 @@ import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import LoadAnnotations as MMCVLoadAnnotations
 from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
+from mmcv.transforms.base import BaseTransform
+from mmengine.structures import BaseDataElement
 
 from segdet.registry import TRANSFORMS
 
@@ -148,8 +151,11 @@ class LoadAnnotations(MMCVLoadAnnotations):
         gt_masks: (N, H, W) uint8 0/1 at ``ori_shape`` (with_mask).
 
     Args:
-        reduce_zero_label: Leave None to follow the data set's setting; a value that differs
-            from the data set's raises an error.
+        reduce_zero_label: None (default) takes ``results['reduce_zero_label']``, the data
+            set's setting, for each image, as mmseg does (unlike mmseg, the transform does not
+            keep the first image's value). A value given here must equal the data set's
+            (``ValueError`` otherwise, where mmseg asserts); it is used when the results
+            carry no value.
         imdecode_backend: ``mmcv.imfrombytes`` backend.
         backend_args: mmengine file backend arguments.
         with_seg: Load the label map; None means True unless ``with_bbox`` or ``with_mask``.
@@ -246,8 +252,13 @@ class LoadAnnotations(MMCVLoadAnnotations):
                     continue
             try:
                 masks.append(decode_instance_mask(mask_ann, h, w))
-            except ValueError as err:
-                raise ValueError(f'instance {i} of image {results.get("img_path")}: {err}') from err
+            except (KeyError, TypeError, ValueError) as err:
+                # Re-raise as the same kind (KeyError / TypeError / ValueError, not a subclass
+                # whose constructor differs) with the instance and image prepended.
+                kind = next(k for k in (KeyError, TypeError, ValueError) if isinstance(err, k))
+                reason = err.args[0] if len(err.args) == 1 else err  # str(KeyError) quotes
+                raise kind(f'instance {i} of image {results.get("img_path")}: '
+                           f'{reason}') from err
         results['gt_masks'] = (np.stack(masks) if masks else np.zeros((0, h, w), dtype=np.uint8))
 
     def _load_seg_map(self, results: dict) -> None:
@@ -337,3 +348,50 @@ class LoadImageFromNDArray(LoadImageFromFile):
             img = img.astype(np.float32)
         results.update(img=img, img_path=None, img_shape=img.shape[:2], ori_shape=img.shape[:2])
         return results
+
+
+@TRANSFORMS.register_module()
+class LoadProposals(BaseTransform):
+    """mmdet's ``LoadProposals``: turn precomputed proposals into arrays.
+
+    Required keys: proposals, a dict (or data element) with ``bboxes`` (N, 4) x1, y1, x2, y2
+    and optional ``scores`` (N,), sorted by score when ``num_max_proposals`` is used.
+    Modified keys: proposals ((N, 4) float32). Added keys: proposals_scores ((N,) float32,
+    zeros when no scores were given).
+
+    Args:
+        num_max_proposals: Keep at most this many (the first ones); None keeps all.
+    """
+
+    def __init__(self, num_max_proposals: Optional[int] = None) -> None:
+        super().__init__()
+        self.num_max_proposals = num_max_proposals
+
+    def transform(self, results: dict) -> dict:
+        where = results.get('img_path')
+        proposals = results.get('proposals')
+        if not isinstance(proposals, (dict, BaseDataElement)):
+            raise TypeError(f"LoadProposals: results['proposals'] of image {where} must be a "
+                            f'dict or data element with bboxes, got {type(proposals).__name__}')
+        bboxes = np.asarray(proposals['bboxes'], dtype=np.float32)
+        if bboxes.size == 0:
+            bboxes = bboxes.reshape(0, 4)
+        if bboxes.ndim != 2 or bboxes.shape[1] != 4:
+            raise ValueError(f'LoadProposals: proposals of image {where} must be (N, 4), got '
+                             f'{bboxes.shape}')
+        if 'scores' in proposals:
+            scores = np.asarray(proposals['scores'], dtype=np.float32).reshape(-1)
+            if len(scores) != len(bboxes):
+                raise ValueError(f'LoadProposals: image {where} has {len(bboxes)} proposal '
+                                 f'boxes but {len(scores)} scores')
+        else:
+            scores = np.zeros(len(bboxes), dtype=np.float32)
+        if self.num_max_proposals is not None:
+            bboxes = bboxes[:self.num_max_proposals]
+            scores = scores[:self.num_max_proposals]
+        results['proposals'] = bboxes
+        results['proposals_scores'] = scores
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(num_max_proposals={self.num_max_proposals})'

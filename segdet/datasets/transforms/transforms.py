@@ -1,4 +1,5 @@
-"""Segmentation transforms missing from ``mmcv.transforms``: RandomCrop, PhotoMetricDistortion.
+"""Segmentation transforms missing from ``mmcv.transforms``: RandomCrop, PhotoMetricDistortion,
+ResizeShortestEdge.
 
 Both draw from numpy's global random state (as mmseg does), so ``randomness=dict(seed=...)``
 in a config, or ``np.random.seed``, makes them repeatable.
@@ -11,6 +12,9 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 
 from segdet.registry import TRANSFORMS
+from segdet.utils.arg_checks import check_int, check_int_sequence
+
+from .det_transforms import Resize
 
 CropBox = tuple[int, int, int, int]  # (y1, y2, x1, x2), end exclusive
 
@@ -69,9 +73,9 @@ class RandomCrop(BaseTransform):
         super().__init__()
         if isinstance(crop_size, int):
             crop_size = (crop_size, crop_size)
-        if len(crop_size) != 2 or min(crop_size) <= 0:
-            raise ValueError(f'RandomCrop crop_size must be a positive int or (h, w), '
-                             f'got {crop_size}')
+        crop_size = check_int_sequence(crop_size, 'RandomCrop: crop_size', 1)
+        if len(crop_size) != 2:
+            raise ValueError(f'RandomCrop: crop_size must be one int or (h, w), got {crop_size}')
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         self.cat_max_ratio = cat_max_ratio
         self.ignore_index = ignore_index
@@ -185,3 +189,64 @@ class PhotoMetricDistortion(BaseTransform):
                 f'contrast_range=({self.contrast_lower}, {self.contrast_upper}), '
                 f'saturation_range=({self.saturation_lower}, {self.saturation_upper}), '
                 f'hue_delta={self.hue_delta})')
+
+
+def shortest_edge_size(height: int, width: int, short_edge: int,
+                       max_size: int) -> tuple[int, int]:
+    """Size that makes the short side ``short_edge`` with the aspect ratio kept, shrunk further
+    if the long side would exceed ``max_size`` (detectron2's / mmseg's rule).
+
+    Args:
+        height, width: Image size.
+        short_edge: Target length of the short side.
+        max_size: Largest allowed length of the long side.
+
+    Returns:
+        (new_h, new_w), each rounded half up.
+    """
+    scale = short_edge / min(height, width)
+    if height < width:
+        new_h, new_w = float(short_edge), scale * width
+    else:
+        new_h, new_w = scale * height, float(short_edge)
+    if max(new_h, new_w) > max_size:
+        shrink = max_size / max(new_h, new_w)
+        new_h, new_w = new_h * shrink, new_w * shrink
+    return int(new_h + 0.5), int(new_w + 0.5)
+
+
+@TRANSFORMS.register_module()
+class ResizeShortestEdge(BaseTransform):
+    """mmseg's ``ResizeShortestEdge``: resize so the short side is ``scale`` and the long side
+    at most ``max_size``, keeping the aspect ratio.
+
+    The target (new_w, new_h) comes from :func:`shortest_edge_size`; the image and its maps
+    are then resized by :class:`Resize` with ``keep_ratio=True`` and that scale, as mmseg does.
+
+    Required keys: img; optional gt_seg_map, gt_bboxes, gt_masks.
+    Modified keys: img, img_shape, and the optional keys (see :class:`Resize`).
+    Added keys: scale ((new_w, new_h)), scale_factor ((w_scale, h_scale)), keep_ratio (True).
+
+    Args:
+        scale: Target short side, or a sequence of them (the smallest is used, as in mmseg).
+        max_size: Largest allowed long side.
+    """
+
+    def __init__(self, scale: Union[int, Sequence[int]], max_size: int) -> None:
+        super().__init__()
+        edges = check_int_sequence(scale, 'ResizeShortestEdge: scale', 1, allow_int=True)
+        check_int(max_size, 'ResizeShortestEdge: max_size', 1)
+        self.scale = scale
+        self.max_size = max_size
+        self.short_edge = min(edges)
+        # scale is set for each image before the call (mmseg does the same).
+        self.resize = Resize(scale=0, keep_ratio=True)
+
+    def transform(self, results: dict) -> dict:
+        height, width = results['img'].shape[:2]
+        new_h, new_w = shortest_edge_size(height, width, self.short_edge, self.max_size)
+        self.resize.scale = (new_w, new_h)
+        return self.resize(results)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(scale={self.scale}, max_size={self.max_size})'

@@ -1,4 +1,5 @@
-"""``CocoMetric``: COCO box / mask AP and proposal AR through pycocotools' ``COCOeval``."""
+"""``CocoMetric``: COCO box / mask AP and proposal AR through pycocotools' ``COCOeval``, and
+mmdet's fast proposal recall (``proposal_fast``, :mod:`.proposal_recall`) without it."""
 import contextlib
 import io
 import logging
@@ -7,8 +8,6 @@ import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import pycocotools.mask as mask_util
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import dump
 from mmengine.logging import print_log
@@ -19,121 +18,31 @@ from terminaltables import AsciiTable
 
 from segdet.registry import METRICS
 from segdet.utils.coco_json import load_coco_json
+from .coco_conversion import (coco_gt_boxes, encode_masks, gt_annotations, gt_to_coco_dict,
+                              mask_array, rle_str_counts, to_numpy, xyxy_to_xywh)
+from .proposal_recall import eval_recalls
 
-_METRICS = ('bbox', 'segm', 'proposal')
+_METRICS = ('bbox', 'segm', 'proposal', 'proposal_fast')
 _AP_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
 
 
-def xyxy_to_xywh(bboxes: np.ndarray) -> List[List[float]]:
-    """(N, 4) ``x1, y1, x2, y2`` boxes -> N COCO ``[x, y, w, h]`` lists of Python floats."""
-    b = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
-    return np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1).tolist()
+def iou_thr_array(iou_thrs: Union[float, Sequence[float], np.ndarray]) -> np.ndarray:
+    """``CocoMetric.iou_thrs`` (a number, a sequence or an array) as the (T,) float64 array
+    the evaluation uses.
 
-
-def encode_masks(masks: Union[np.ndarray, torch.Tensor]) -> List[dict]:
-    """Encode binary masks as COCO compressed RLE, JSON-ready.
-
-    Args:
-        masks (np.ndarray | torch.Tensor): (N, H, W) bool or uint8 masks.
-
-    Returns:
-        list[dict]: N dicts ``{'size': [H, W], 'counts': str}``.
+    Raises:
+        TypeError: A value is not a number.
+        ValueError: No threshold, or one outside [0, 1].
     """
-    if isinstance(masks, torch.Tensor):
-        masks = masks.detach().cpu().numpy()
-    masks = np.asarray(masks)
-    if masks.ndim != 3:
-        raise ValueError(f'encode_masks: masks must be (N, H, W), got shape {masks.shape}')
-    if masks.shape[0] == 0:
-        return []
-    # pycocotools wants (H, W, N) uint8 in Fortran order.
-    rles = mask_util.encode(np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
-    for rle in rles:
-        rle['counts'] = rle['counts'].decode()
-    return rles
-
-
-def _numpy(value: Any) -> np.ndarray:
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
-
-
-def _mask_array(masks: Any) -> np.ndarray:
-    """(N, H, W) array from a tensor, an array or a mask object (``.masks`` / ``to_ndarray``)."""
-    if hasattr(masks, 'to_ndarray'):
-        return masks.to_ndarray()
-    return _numpy(getattr(masks, 'masks', masks))
-
-
-def _str_counts(rle: dict) -> dict:
-    """The RLE with ``counts`` as str (JSON-ready) rather than bytes."""
-    counts = rle['counts']
-    return dict(rle, counts=counts.decode()) if isinstance(counts, bytes) else rle
-
-
-def _gt_rle(segm: Any, height: int, width: int) -> dict:
-    """One compressed RLE from a polygon list, an uncompressed or a compressed RLE."""
-    if isinstance(segm, list):
-        return mask_util.merge(mask_util.frPyObjects(segm, height, width))
-    if isinstance(segm.get('counts'), list):
-        return mask_util.frPyObjects(segm, height, width)
-    return segm
-
-
-def _gt_annotations(sample: dict) -> List[dict]:
-    """Ground truth of one image as ``instances``-style dicts (``bbox`` xyxy, ``bbox_label``,
-    ``ignore_flag``, optional ``mask``), from ``instances`` or ``gt_instances``."""
-    if 'instances' in sample:
-        return list(sample['instances'])
-    if 'gt_instances' not in sample:
-        raise KeyError('CocoMetric: without ann_file the ground truth comes from the data '
-                       "samples, but this one has neither 'instances' nor 'gt_instances'; "
-                       f'keys: {sorted(sample)}')
-    anns = []
-    for key, ignore in (('gt_instances', 0), ('ignored_instances', 1)):
-        inst = sample.get(key) or {}
-        if 'bboxes' not in inst:
-            continue
-        bboxes, labels = _numpy(inst['bboxes']).reshape(-1, 4), _numpy(inst['labels'])
-        rles = encode_masks(_mask_array(inst['masks'])) if 'masks' in inst else None
-        for i in range(len(bboxes)):
-            ann = dict(bbox=bboxes[i].tolist(), bbox_label=int(labels[i]), ignore_flag=ignore)
-            if rles is not None:
-                ann['mask'] = rles[i]
-            anns.append(ann)
-    return anns
-
-
-def gt_to_coco_dict(gts: Sequence[dict], classes: Sequence[str]) -> dict:
-    """Build a COCO ground-truth dict from per-image ground truth.
-
-    Args:
-        gts (Sequence[dict]): Per image: ``img_id``, ``height``, ``width`` and ``anns``, a list
-            of dicts with ``bbox`` (x1, y1, x2, y2) in original-image pixels, ``bbox_label``
-            (0..C-1), optional ``ignore_flag`` (1 -> ``iscrowd``) and optional ``mask``
-            (polygons or RLE).
-        classes (Sequence[str]): C class names; class ``k`` gets category id ``k + 1``.
-
-    Returns:
-        dict: ``images``, ``annotations``, ``categories`` in COCO format. ``area`` is the mask
-        area when a mask is given, else the box area.
-    """
-    images, annotations = [], []
-    for gt in gts:
-        h, w = int(gt['height']), int(gt['width'])
-        images.append(dict(id=gt['img_id'], height=h, width=w, file_name=''))
-        for ann in gt['anns']:
-            x, y, bw, bh = xyxy_to_xywh(np.asarray(ann['bbox']))[0]
-            coco_ann = dict(id=len(annotations) + 1, image_id=gt['img_id'],
-                            category_id=int(ann['bbox_label']) + 1, bbox=[x, y, bw, bh],
-                            area=bw * bh, iscrowd=int(ann.get('ignore_flag', 0)))
-            mask = ann.get('mask')
-            if mask is not None and len(mask):
-                mask = _str_counts(mask) if isinstance(mask, dict) else mask
-                coco_ann['segmentation'] = mask
-                coco_ann['area'] = float(mask_util.area(_gt_rle(mask, h, w)))
-            annotations.append(coco_ann)
-    categories = [dict(id=k + 1, name=name) for k, name in enumerate(classes)]
-    return dict(images=images, annotations=annotations, categories=categories)
+    try:
+        arr = np.atleast_1d(np.asarray(iou_thrs, dtype=np.float64))
+    except (TypeError, ValueError) as err:
+        raise TypeError(f'CocoMetric: iou_thrs must be a number or a sequence of numbers, got '
+                        f'{iou_thrs!r}') from err
+    if arr.ndim != 1 or arr.size == 0 or not np.all((arr >= 0) & (arr <= 1)):
+        raise ValueError(f'CocoMetric: iou_thrs must be one or more IoUs in [0, 1], got '
+                         f'{iou_thrs!r}')
+    return arr
 
 
 def _quiet(fn: Any, *args: Any) -> Any:
@@ -169,17 +78,24 @@ class CocoMetric(BaseMetric):
     ``{metric}_{item}`` for 'bbox' / 'segm' with items ``mAP``, ``mAP_50``, ``mAP_75``,
     ``mAP_s``, ``mAP_m``, ``mAP_l`` by default; for 'proposal' the bare items ``AR@100``,
     ``AR@300``, ``AR@1000``, ``AR_s@1000``, ``AR_m@1000``, ``AR_l@1000`` (numbers from
-    ``proposal_nums``). With ``classwise`` also ``{metric}_{class}_precision``.
+    ``proposal_nums``); for 'proposal_fast' ``AR@{n}`` for each ``n`` of ``proposal_nums``,
+    not rounded (mmdet's fast recall, see :mod:`.proposal_recall`; it ignores
+    ``metric_items``). With ``classwise``, for 'bbox' / 'segm': mmdet's ``{class}_precision``
+    (the class's AP over all IoU thresholds, all areas, the largest ``maxDets``; with both
+    metrics the last one's value, as in mmdet) and segdet's ``{metric}_{class}_precision``
+    (the same number, kept per metric).
 
     Args:
         ann_file (str, optional): COCO annotation json. Defaults to None (ground truth from the
             data samples).
-        metric (str | list[str]): 'bbox', 'segm', 'proposal' or a list. Defaults to 'bbox'.
-        classwise (bool): Log a per-class AP table. Defaults to False.
-        proposal_nums (Sequence[int]): The 3 ``maxDets`` of ``COCOeval``; AP uses the last.
+        metric (str | list[str]): 'bbox', 'segm', 'proposal', 'proposal_fast' or a list.
+            Defaults to 'bbox'.
+        classwise (bool): Log a per-class AP table and return per-class APs. Defaults to False.
+        proposal_nums (Sequence[int]): The 3 ``maxDets`` of ``COCOeval`` (AP uses the last);
+            with only 'proposal_fast', any number of proposal counts. Stored as a list.
             Defaults to (100, 300, 1000).
-        iou_thrs (float | Sequence[float], optional): IoU thresholds. Defaults to None
-            (0.50:0.05:0.95).
+        iou_thrs (float | Sequence[float], optional): IoU thresholds of AP and AR, stored as
+            given (as mmdet); None stores ``np.linspace(.5, .95, 10)``. Defaults to None.
         metric_items (Sequence[str], optional): Items to report instead of the defaults.
         format_only (bool): Only write the result jsons and return ``{}``. Needs
             ``outfile_prefix``. Defaults to False.
@@ -213,13 +129,18 @@ class CocoMetric(BaseMetric):
         if unknown or not self.metrics:
             raise KeyError(f'CocoMetric: metric must be among {_METRICS}, got {metric!r}')
         self.classwise = classwise
-        self.proposal_nums = [int(n) for n in proposal_nums]
-        if len(self.proposal_nums) != 3:
+        self.proposal_nums: List[int] = [int(n) for n in proposal_nums]
+        if any(n < 1 for n in self.proposal_nums) or not self.proposal_nums:
+            raise ValueError(f'CocoMetric: proposal_nums must be positive counts, got '
+                             f'{proposal_nums!r}')
+        if len(self.proposal_nums) != 3 and set(self.metrics) != {'proposal_fast'}:
             raise ValueError('CocoMetric: proposal_nums must hold 3 numbers (the maxDets of '
                              f'COCOeval.summarize), got {proposal_nums!r}')
+        # Stored as mmdet stores it (what a port reads back); evaluation uses iou_thr_array.
         if iou_thrs is None:
-            iou_thrs = np.linspace(.5, .95, 10, endpoint=True)
-        self.iou_thrs = np.atleast_1d(np.asarray(iou_thrs, dtype=np.float64))
+            iou_thrs = np.linspace(.5, .95, int(np.round((.95 - .5) / .05)) + 1, endpoint=True)
+        iou_thr_array(iou_thrs)  # fail here, not after the whole evaluation
+        self.iou_thrs = iou_thrs
         self.item_index = self._item_index()
         if metric_items is not None:
             bad = [item for item in metric_items if item not in self.item_index]
@@ -244,10 +165,12 @@ class CocoMetric(BaseMetric):
         self.ann_file = ann_file
 
     def _item_index(self) -> Dict[str, int]:
-        """Item name -> index in ``COCOeval.stats``."""
-        n0, n1, n2 = self.proposal_nums
-        names = [*_AP_ITEMS, f'AR@{n0}', f'AR@{n1}', f'AR@{n2}', f'AR_s@{n2}', f'AR_m@{n2}',
-                 f'AR_l@{n2}']
+        """Item name -> index in ``COCOeval.stats`` (AP items only without 3 proposal_nums)."""
+        names = list(_AP_ITEMS)
+        if len(self.proposal_nums) == 3:
+            n0, n1, n2 = self.proposal_nums
+            names += [f'AR@{n0}', f'AR@{n1}', f'AR@{n2}', f'AR_s@{n2}', f'AR_m@{n2}',
+                      f'AR_l@{n2}']
         return {name: i for i, name in enumerate(names)}
 
     # ------------------------------------------------------------------ per batch
@@ -273,21 +196,21 @@ class CocoMetric(BaseMetric):
             img_id = sample['img_id']
             pred: Dict[str, Any] = dict(
                 img_id=img_id.item() if hasattr(img_id, 'item') else img_id,
-                bboxes=_numpy(inst['bboxes']).reshape(-1, 4).astype(np.float64),
-                scores=_numpy(inst['scores']).reshape(-1).astype(np.float64),
-                labels=_numpy(inst['labels']).reshape(-1).astype(np.int64))
+                bboxes=to_numpy(inst['bboxes']).reshape(-1, 4).astype(np.float64),
+                scores=to_numpy(inst['scores']).reshape(-1).astype(np.float64),
+                labels=to_numpy(inst['labels']).reshape(-1).astype(np.int64))
             if 'masks' in inst:
                 masks = inst['masks']
                 # Already-encoded RLEs (mmdet's encode_mask_results) pass through.
-                pred['masks'] = ([_str_counts(m) for m in masks]
+                pred['masks'] = ([rle_str_counts(m) for m in masks]
                                  if isinstance(masks, (list, tuple)) else
-                                 encode_masks(_mask_array(masks)))
+                                 encode_masks(mask_array(masks)))
             if 'mask_scores' in inst:
-                pred['mask_scores'] = _numpy(inst['mask_scores']).reshape(-1).astype(np.float64)
+                pred['mask_scores'] = to_numpy(inst['mask_scores']).reshape(-1).astype(np.float64)
             h, w = sample['ori_shape'][:2]
             gt: Dict[str, Any] = dict(img_id=pred['img_id'], height=h, width=w, anns=[])
             if self._coco_api is None and not self.format_only:
-                gt['anns'] = _gt_annotations(sample)
+                gt['anns'] = gt_annotations(sample)
             self.results.append((gt, pred))
 
     # ------------------------------------------------------------------ whole data set
@@ -377,6 +300,9 @@ class CocoMetric(BaseMetric):
                            f'images of {self.ann_file or "the ground truth"}')
         eval_results: Dict[str, float] = {}
         for metric in self.metrics:
+            if metric == 'proposal_fast':
+                eval_results.update(self._fast_recall(api, preds))
+                continue
             iou_type = 'bbox' if metric == 'proposal' else metric
             if iou_type not in dets:
                 raise KeyError("CocoMetric: metric 'segm' needs predicted masks; "
@@ -388,6 +314,25 @@ class CocoMetric(BaseMetric):
         if osp.dirname(path):
             os.makedirs(osp.dirname(path), exist_ok=True)
         dump(obj, path, backend_args=self.backend_args)
+
+    def _fast_recall(self, api: COCO, preds: Sequence[dict]) -> Dict[str, float]:
+        """mmdet's ``fast_eval_recall``: ``AR@{n}`` of the predicted boxes, class-agnostic.
+
+        Every image of the ground truth counts (one without predictions has no proposals);
+        its boxes are taken in the predicted order (the model ranks them), crowd / ignored
+        ground truth is left out.
+        """
+        print_log('Evaluating proposal_fast...', logger='current')
+        img_ids = api.getImgIds()
+        boxes_of = {p['img_id']: p['bboxes'] for p in preds}
+        gts = [coco_gt_boxes(api, img_id) for img_id in img_ids]
+        proposals = [boxes_of.get(img_id, np.zeros((0, 4))) for img_id in img_ids]
+        recalls = eval_recalls(gts, proposals, self.proposal_nums,
+                               iou_thr_array(self.iou_thrs), logger='current')
+        ar = recalls.mean(axis=1)  # (P,): mean over the IoU thresholds
+        print_log(''.join(f'\nAR@{n}\t{v:.4f}' for n, v in zip(self.proposal_nums, ar)),
+                  logger='current')
+        return {f'AR@{n}': float(v) for n, v in zip(self.proposal_nums, ar)}
 
     def _evaluate(self, api: COCO, dets: List[dict], metric: str,
                   cat_ids: List[int]) -> Dict[str, float]:
@@ -408,7 +353,8 @@ class CocoMetric(BaseMetric):
                              else 'bbox')
         params = coco_eval.params
         params.catIds, params.imgIds = list(cat_ids), api.getImgIds()
-        params.maxDets, params.iouThrs = list(self.proposal_nums), self.iou_thrs
+        iou_thrs = iou_thr_array(self.iou_thrs)
+        params.maxDets, params.iouThrs = list(self.proposal_nums), iou_thrs
         if metric == 'proposal':
             params.useCats = 0
         _quiet(coco_eval.evaluate)
@@ -417,15 +363,22 @@ class CocoMetric(BaseMetric):
         with contextlib.redirect_stdout(summary):
             coco_eval.summarize()
         print_log(f'Evaluating {metric}...\n' + summary.getvalue().rstrip(), logger='current')
-        out = {key(item): round(float(coco_eval.stats[self.item_index[item]]), 3)
-               for item in items}
+        out: Dict[str, float] = {}
+        class_ap: Dict[str, float] = {}
+        if metric != 'proposal' and self.classwise:
+            names = [api.loadCats(c)[0]['name'] for c in cat_ids]
+            # evaluate() sorted params.catIds (np.unique): the K axis of 'precision' is in
+            # sorted-id order, not in label order; take each label's column.
+            order = [list(params.catIds).index(c) for c in cat_ids]
+            table, class_ap = class_ap_table(coco_eval.eval['precision'][:, :, order], names,
+                                             iou_thrs)
+            print_log('\n' + table, logger='current')
+            # mmdet's keys first (its order), without the metric: 'segm' overwrites 'bbox'.
+            out.update({f'{n}_precision': v for n, v in class_ap.items()})
+        out.update({key(item): round(float(coco_eval.stats[self.item_index[item]]), 3)
+                    for item in items})
+        out.update({f'{metric}_{n}_precision': v for n, v in class_ap.items()})
         if metric != 'proposal':
-            if self.classwise:
-                names = [api.loadCats(c)[0]['name'] for c in cat_ids]
-                table, class_ap = class_ap_table(coco_eval.eval['precision'], names,
-                                                 self.iou_thrs)
-                print_log('\n' + table, logger='current')
-                out.update({f'{metric}_{n}_precision': v for n, v in class_ap.items()})
             ap = coco_eval.stats[:6]
             print_log(f'{metric}_mAP_copypaste: ' + ' '.join(f'{v:.3f}' for v in ap),
                       logger='current')

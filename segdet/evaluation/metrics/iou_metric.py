@@ -60,8 +60,9 @@ class IoUMetric(BaseMetric):
             ``reduce_zero_label`` (undoing the reduction; the sample's metainfo decides, else
             ``dataset_meta['reduce_zero_label']``). Defaults to None.
         format_only (bool): Only write the PNGs (e.g. for a benchmark server), skip evaluation
-            and return ``{}``; ground truth may be absent. Needs ``output_dir``.
-            Defaults to False.
+            and return ``{}``; ground truth may be absent and ``self.results`` stays ``[]``
+            (so mmengine logs that the results are empty, as with mmseg). Needs
+            ``output_dir`` (mmseg silently writes nothing without one). Defaults to False.
         prefix (str, optional): Prefix of the metric names, e.g. 'val' gives 'val/mIoU'.
             Defaults to None.
     """
@@ -115,7 +116,8 @@ class IoUMetric(BaseMetric):
         """Count pixels of each image (and write its PNG when ``output_dir`` is set).
 
         Appends to ``self.results`` one (4, C) int64 tensor per image (rows: intersection,
-        union, predicted, labeled), or with ``format_only`` the path of the written PNG.
+        union, predicted, labeled); with ``format_only`` it only writes the PNG and appends
+        nothing, so ``self.results`` stays ``[]`` (as in mmseg).
 
         Args:
             data_batch (Any): The batch from the dataloader (unused).
@@ -126,11 +128,9 @@ class IoUMetric(BaseMetric):
             if isinstance(sample, BaseDataElement):
                 sample = sample.to_dict()
             pred = _class_map(sample, 'pred_sem_seg')
-            png_path = None
             if self.output_dir is not None:
-                png_path = self._write_png(pred, sample, num_classes)
+                self._write_png(pred, sample, num_classes)
             if self.format_only:
-                self.results.append(png_path)
                 continue
             label = _class_map(sample, 'gt_sem_seg')
             areas = intersect_and_union(pred, label, num_classes, self.ignore_index)
@@ -176,7 +176,7 @@ class IoUMetric(BaseMetric):
             decimals; ``{}`` with ``format_only``.
         """
         if self.format_only:
-            print_log(f'IoUMetric: format_only, wrote {len(results)} prediction PNGs to '
+            print_log(f'IoUMetric: format_only, prediction PNGs are in '
                       f'{osp.abspath(self.output_dir)}; evaluation skipped', logger='current')
             return {}
         classes = self._classes()

@@ -36,9 +36,9 @@ def check_hrnet_extra(extra: dict, blocks: Dict[str, Type[nn.Module]]) -> None:
         missing = [k for k in STAGE_KEYS if k not in cfg]
         if missing:
             raise KeyError(f'HRNet extra.{key}: missing keys {missing}')
-        if cfg['block'] not in blocks:
-            raise ValueError(f'HRNet extra.{key}.block={cfg["block"]!r}, '
-                             f'choose from {sorted(blocks)}')
+        if cfg['block'] not in blocks:  # a name that picks the class to build, as depth
+            raise KeyError(f'HRNet extra.{key}.block={cfg["block"]!r}, '
+                           f'choose from {sorted(blocks)}')
         n = cfg['num_branches']
         if len(cfg['num_blocks']) != n or len(cfg['num_channels']) != n:
             raise ValueError(f'HRNet extra.{key}: num_blocks={tuple(cfg["num_blocks"])} and '

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from segdet.models.utils import resize
 from segdet.registry import MODELS
+from segdet.utils.arg_checks import check_int_sequence
 
 from .decode_head import BaseDecodeHead
 
@@ -60,11 +61,7 @@ class ASPPHead(BaseDecodeHead):
 
     def __init__(self, dilations: Sequence[int] = (1, 6, 12, 18), **kwargs) -> None:
         super().__init__(**kwargs)
-        if not isinstance(dilations, (list, tuple)) or not dilations or \
-                not all(isinstance(d, int) and d > 0 for d in dilations):
-            raise ValueError(f'{type(self).__name__}: dilations must be a non-empty list/tuple '
-                             f'of positive ints, got {dilations!r}')
-        self.dilations = tuple(dilations)
+        self.dilations = check_int_sequence(dilations, f'{type(self).__name__}: dilations', 1)
         self.image_pool = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
             ConvModule(self.in_channels, self.channels, 1, conv_cfg=self.conv_cfg,

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from segdet.models.utils import resize
 from segdet.registry import MODELS
 from segdet.structures import SampleList
+from segdet.utils.arg_checks import check_int
 
 from ..losses import accuracy, binary_accuracy
 
@@ -95,7 +96,9 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
         channels: Channels of the last feature map, the input of ``conv_seg``.
         num_classes: Number of classes.
         out_channels: Output channels of ``conv_seg``: ``num_classes`` (default) or 1 for
-            binary segmentation (sigmoid; then use a loss with ``use_sigmoid=True``).
+            binary segmentation (sigmoid; then every loss needs ``use_sigmoid=True``: the
+            default softmax loss is refused with a ``ValueError``, see
+            docs/customize_models.md, "Binary segmentation").
         threshold: Probability threshold of the binary case (default 0.3 when
             ``out_channels == 1``).
         dropout_ratio: ``Dropout2d`` before ``conv_seg``; <= 0 disables it.
@@ -136,10 +139,8 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
         super().__init__(copy.deepcopy(init_cfg))
         name = type(self).__name__
         self._init_inputs(in_channels, in_index, input_transform)
-        if not isinstance(channels, int) or channels <= 0:
-            raise ValueError(f'{name}: channels must be a positive int, got {channels!r}')
-        if not isinstance(num_classes, int) or num_classes <= 0:
-            raise ValueError(f'{name}: num_classes must be a positive int, got {num_classes!r}')
+        check_int(channels, f'{name}: channels', 1)
+        check_int(num_classes, f'{name}: num_classes', 1)
         if out_channels is None:
             out_channels = num_classes
         if out_channels not in (num_classes, 1):
@@ -188,10 +189,14 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
             self.in_channels: Union[int, list[int]] = in_channels
         else:
             if not isinstance(in_channels, (list, tuple)) or \
-                    not isinstance(in_index, (list, tuple)) or len(in_channels) != len(in_index):
+                    not isinstance(in_index, (list, tuple)):
                 raise TypeError(f"{name}: input_transform='{input_transform}' needs in_channels "
-                                'and in_index as sequences of equal length, got '
+                                'and in_index as lists/tuples, got '
                                 f'in_channels={in_channels!r}, in_index={in_index!r}')
+            if len(in_channels) != len(in_index):
+                raise ValueError(f"{name}: input_transform='{input_transform}' needs in_channels "
+                                 'and in_index of equal length, got '
+                                 f'in_channels={in_channels!r}, in_index={in_index!r}')
             self.in_channels = (sum(in_channels) if input_transform == 'resize_concat'
                                 else list(in_channels))
         self.in_index = in_index
@@ -203,8 +208,11 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
         if isinstance(loss_decode, dict):
             losses: nn.Module = MODELS.build(copy.deepcopy(loss_decode))
             modules = [losses]
-        elif isinstance(loss_decode, (list, tuple)) and loss_decode and \
+        elif isinstance(loss_decode, (list, tuple)) and \
                 all(isinstance(c, dict) for c in loss_decode):
+            if not loss_decode:
+                raise ValueError(f'{name}: loss_decode must be a dict or a non-empty list of '
+                                 f'dicts, got an empty {type(loss_decode).__name__}')
             losses = nn.ModuleList([MODELS.build(copy.deepcopy(c)) for c in loss_decode])
             modules = list(losses)
         else:
@@ -215,8 +223,16 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
                 raise TypeError(f'{name}: loss_decode entry {type(loss).__name__} has no '
                                 '`loss_name`')
             if self.out_channels == 1 and getattr(loss, 'use_sigmoid', None) is False:
-                raise ValueError(f'{name}: out_channels=1 (binary) needs a sigmoid loss; set '
-                                 f'use_sigmoid=True in loss_decode ({type(loss).__name__})')
+                # mmseg builds this head and trains nothing: a softmax over one channel is 1,
+                # so label 0 gives loss 0 with zero gradient and label 1 is an out-of-range
+                # target (IndexError on CPU, device-side assert on CUDA).
+                raise ValueError(
+                    f'{name}: out_channels=1 (binary segmentation) needs a sigmoid loss, but '
+                    f'loss_decode {type(loss).__name__} has use_sigmoid=False (the default '
+                    'loss_decode): a softmax over one channel has zero loss and zero gradient. '
+                    "Set loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True, ...), or "
+                    f'out_channels=num_classes ({self.num_classes}) for a softmax head '
+                    '(docs/customize_models.md#binary-segmentation-out_channels1)')
         return losses
 
     def extra_repr(self) -> str:

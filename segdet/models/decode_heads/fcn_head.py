@@ -6,6 +6,7 @@ from mmcv.cnn import ConvModule
 from torch import Tensor, nn
 
 from segdet.registry import MODELS
+from segdet.utils.arg_checks import check_int
 
 from .decode_head import BaseDecodeHead
 
@@ -26,10 +27,8 @@ class FCNHead(BaseDecodeHead):
     def __init__(self, num_convs: int = 2, kernel_size: int = 3, concat_input: bool = True,
                  dilation: int = 1, **kwargs) -> None:
         super().__init__(**kwargs)
-        if not isinstance(num_convs, int) or num_convs < 0:
-            raise ValueError(f'FCNHead: num_convs must be an int >= 0, got {num_convs!r}')
-        if not isinstance(dilation, int) or dilation <= 0:
-            raise ValueError(f'FCNHead: dilation must be a positive int, got {dilation!r}')
+        check_int(num_convs, 'FCNHead: num_convs', 0)
+        check_int(dilation, 'FCNHead: dilation', 1)
         if num_convs == 0 and self.in_channels != self.channels:
             raise ValueError('FCNHead: num_convs=0 needs in_channels == channels, got '
                              f'{self.in_channels} and {self.channels}')

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from segdet.models.utils import resize
 from segdet.registry import MODELS
+from segdet.utils.arg_checks import check_int_sequence
 
 from .decode_head import BaseDecodeHead
 
@@ -57,10 +58,7 @@ class PSPHead(BaseDecodeHead):
 
     def __init__(self, pool_scales: Sequence[int] = (1, 2, 3, 6), **kwargs) -> None:
         super().__init__(**kwargs)
-        if not isinstance(pool_scales, (list, tuple)) or not pool_scales:
-            raise ValueError(f'PSPHead: pool_scales must be a non-empty list/tuple, got '
-                             f'{pool_scales!r}')
-        self.pool_scales = tuple(pool_scales)
+        self.pool_scales = check_int_sequence(pool_scales, 'PSPHead: pool_scales', 1)
         self.psp_modules = PPM(pool_scales, self.in_channels, self.channels,
                                conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
                                act_cfg=self.act_cfg, align_corners=self.align_corners)

@@ -8,11 +8,12 @@ background label ``num_classes``; softmax has one more channel, background last.
 from typing import Optional, Sequence, Union
 
 import torch
-from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from segdet.registry import MODELS, TASK_UTILS
+from segdet.utils import as_config_dict
+from segdet.utils.arg_checks import check_int
 
 from .base_dense_head import BaseDenseHead
 
@@ -84,8 +85,7 @@ class AnchorHead(BaseDenseHead):
                                                               std=0.01)) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
-        if not isinstance(num_classes, int) or num_classes <= 0:
-            raise ValueError(f'{name}: num_classes must be a positive int, got {num_classes!r}')
+        check_int(num_classes, f'{name}: num_classes', 1)
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.feat_channels = feat_channels
@@ -96,8 +96,8 @@ class AnchorHead(BaseDenseHead):
         self.bbox_coder = TASK_UTILS.build(bbox_coder)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_bbox = MODELS.build(loss_bbox)
-        self.train_cfg = ConfigDict(train_cfg) if train_cfg is not None else None
-        self.test_cfg = ConfigDict(test_cfg) if test_cfg is not None else None
+        self.train_cfg = as_config_dict(train_cfg, f'{name}: train_cfg')
+        self.test_cfg = as_config_dict(test_cfg, f'{name}: test_cfg')
         if self.train_cfg is not None:
             if 'assigner' not in self.train_cfg:
                 raise KeyError(f'{name}: train_cfg has no assigner')

@@ -26,6 +26,7 @@ from segdet.models.utils import unpack_gt_instances
 from segdet.ops import batched_nms
 from segdet.structures import SampleList
 from segdet.structures.bbox import box_sizes, boxes_to_original
+from segdet.utils import as_config_dict
 
 
 def filter_scores_and_topk(scores: Tensor, score_thr: float, topk: int
@@ -126,7 +127,7 @@ class BaseDenseHead(BaseModule, metaclass=ABCMeta):
         if cfg is None:
             raise ValueError(f'{type(self).__name__}: no test_cfg (post-processing settings: '
                              'nms_pre, score_thr, nms, max_per_img)')
-        return ConfigDict(cfg)
+        return as_config_dict(cfg, 'test_cfg')
 
     def predict_by_feat(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
                         score_factors: Optional[list[Tensor]] = None,

@@ -149,7 +149,7 @@ class RPNHead(AnchorHead):
                                 mlvl_priors: list[Tensor], img_meta: dict, cfg: ConfigDict,
                                 rescale: bool = False, with_nms: bool = True) -> InstanceData:
         """Proposals of one image: the ``nms_pre`` best anchors of each level, decoded, then
-        NMS within each level and the ``max_per_img`` best kept.
+        :meth:`_bbox_post_process`.
 
         Returns:
             ``bboxes`` (K, 4) in input pixels (or original pixels with ``rescale``),
@@ -160,11 +160,33 @@ class RPNHead(AnchorHead):
         score, delta, prior, level = select_proposals(scores, deltas, mlvl_priors,
                                                       cfg.get('nms_pre', -1))
         bboxes = self.bbox_coder.decode(prior.float(), delta, max_shape=img_meta['img_shape'])
-        if with_nms:
-            bboxes, score = nms_proposals(bboxes, score, level, cfg['nms']['iou_threshold'],
-                                          cfg.get('max_per_img', 1000),
-                                          cfg.get('min_bbox_size', 0))
-        if rescale and 'scale_factor' in img_meta:
+        results = InstanceData(bboxes=bboxes, scores=score, level_ids=level)
+        return self._bbox_post_process(results, cfg, rescale=rescale, with_nms=with_nms,
+                                       img_meta=img_meta)
+
+    def _bbox_post_process(self, results: InstanceData, cfg: ConfigDict, rescale: bool = False,
+                           with_nms: bool = True, img_meta: Optional[dict] = None
+                           ) -> InstanceData:
+        """The RPN's post-processing (mmdetection's order): rescale, drop boxes not larger
+        than ``min_bbox_size``, NMS within each level, keep the ``max_per_img`` best.
+
+        Args:
+            results: ``bboxes`` (K, 4), ``scores`` (K,) and ``level_ids`` (K,).
+            cfg: ``min_bbox_size`` (default 0), ``nms=dict(iou_threshold)``,
+                ``max_per_img`` (default 1000).
+            rescale: Divide boxes by ``img_meta['scale_factor']``.
+            with_nms: Without it the decoded candidates are returned (rescaled).
+
+        Returns:
+            A new ``InstanceData`` with ``bboxes``, ``scores`` and ``labels`` (zeros).
+        """
+        bboxes, scores = results.bboxes, results.scores
+        if rescale and img_meta is not None and 'scale_factor' in img_meta:
             bboxes = boxes_to_original(bboxes, img_meta)
-        return InstanceData(bboxes=bboxes, scores=score,
-                            labels=score.new_zeros(score.shape, dtype=torch.long))
+        if with_nms:
+            bboxes, scores = nms_proposals(bboxes, scores, results.level_ids,
+                                           cfg['nms']['iou_threshold'],
+                                           cfg.get('max_per_img', 1000),
+                                           cfg.get('min_bbox_size', 0))
+        return InstanceData(bboxes=bboxes, scores=scores,
+                            labels=scores.new_zeros(scores.shape, dtype=torch.long))

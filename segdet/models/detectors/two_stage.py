@@ -3,11 +3,11 @@ import copy
 from typing import Optional, Union
 
 import torch
-from mmengine.config import ConfigDict
 from torch import Tensor
 
 from segdet.registry import MODELS
 from segdet.structures import SampleList
+from segdet.utils import as_config_dict
 
 from .base import BaseDetector
 
@@ -35,8 +35,8 @@ class TwoStageDetector(BaseDetector):
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             self.neck = MODELS.build(neck)
-        train_cfg = ConfigDict(train_cfg or {})
-        test_cfg = ConfigDict(test_cfg or {})
+        train_cfg = as_config_dict(train_cfg or {}, 'train_cfg')
+        test_cfg = as_config_dict(test_cfg or {}, 'test_cfg')
         rpn = copy.deepcopy(dict(rpn_head))
         rpn.update(train_cfg=train_cfg.get('rpn'), test_cfg=test_cfg.get('rpn'))
         self.rpn_head = MODELS.build(rpn)

@@ -4,6 +4,8 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import Tensor, nn
 
+from segdet.utils.arg_checks import check_int_sequence
+
 
 def _percent(correct: Tensor, total: Union[int, Tensor]) -> Tensor:
     """``100 * correct / total`` as a (1,) float tensor; 0 when nothing was counted."""
@@ -30,9 +32,7 @@ def accuracy(pred: Tensor,
         k). 0 when there is nothing to count (empty batch or all targets ignored).
     """
     single = isinstance(topk, int)
-    ks = (topk,) if single else tuple(topk)
-    if not ks or not all(isinstance(k, int) and k >= 1 for k in ks):
-        raise ValueError(f'topk must be a positive int or a sequence of them, got {topk!r}')
+    ks = check_int_sequence(topk, 'accuracy: topk', 1, allow_int=True)
     if pred.size(0) == 0:
         zeros = [pred.new_zeros(1) for _ in ks]
         return zeros[0] if single else zeros

@@ -241,7 +241,7 @@ class CrossEntropyLoss(nn.Module):
             raise ValueError('CrossEntropyLoss: use_sigmoid and use_mask cannot both be True')
         self.use_sigmoid = use_sigmoid
         self.use_mask = use_mask
-        self.reduction = check_reduction(reduction)
+        self.reduction = check_reduction(reduction, f'{type(self).__name__}: reduction')
         # A plain list, not a buffer: checkpoints of the reference toolboxes have no such key.
         self.class_weight = get_class_weight(class_weight)
         self.loss_weight = loss_weight
@@ -284,7 +284,8 @@ class CrossEntropyLoss(nn.Module):
         """
         if kwargs:
             raise TypeError(f'CrossEntropyLoss.forward got unexpected arguments {sorted(kwargs)}')
-        reduction = check_reduction(reduction_override or self.reduction, 'reduction_override')
+        reduction = check_reduction(reduction_override or self.reduction,
+                                    f'{type(self).__name__}: reduction_override')
         if ignore_index is None:
             ignore_index = self.ignore_index
         class_weight = (None if self.class_weight is None

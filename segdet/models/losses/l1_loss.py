@@ -36,7 +36,7 @@ class _RegressionLoss(nn.Module):
 
     def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         super().__init__()
-        self.reduction = check_reduction(reduction)
+        self.reduction = check_reduction(reduction, f'{type(self).__name__}: reduction')
         self.loss_weight = loss_weight
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
@@ -50,7 +50,8 @@ class _RegressionLoss(nn.Module):
         With 'mean' and ``avg_factor`` the sum is divided by ``avg_factor`` (mmdet's
         convention: e.g. the number of sampled boxes).
         """
-        reduction = check_reduction(reduction_override or self.reduction, 'reduction_override')
+        reduction = check_reduction(reduction_override or self.reduction,
+                                    f'{type(self).__name__}: reduction_override')
         if weight is not None and not torch.any(weight > 0) and reduction != 'none':
             return (pred * weight).sum() * 0  # keeps the graph, as mmdet does
         loss = weight_reduce_loss(self._elementwise(pred, target), weight, reduction,

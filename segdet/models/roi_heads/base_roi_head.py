@@ -13,13 +13,13 @@ helpers in ``init_assigner_sampler``, and implements ``forward``, ``loss``,
 from abc import ABCMeta, abstractmethod
 from typing import Optional, Sequence, Union
 
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from segdet.registry import MODELS
 from segdet.structures import SampleList
+from segdet.utils import as_config_dict
 
 
 class BaseRoIHead(BaseModule, metaclass=ABCMeta):
@@ -41,8 +41,8 @@ class BaseRoIHead(BaseModule, metaclass=ABCMeta):
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg)
-        self.train_cfg = ConfigDict(train_cfg) if train_cfg is not None else None
-        self.test_cfg = ConfigDict(test_cfg) if test_cfg is not None else None
+        self.train_cfg = as_config_dict(train_cfg, 'train_cfg')
+        self.test_cfg = as_config_dict(test_cfg, 'test_cfg')
         if shared_head is not None:
             self.shared_head = MODELS.build(shared_head)
         if bbox_head is not None:

@@ -111,10 +111,12 @@ class StandardRoIHead(BaseRoIHead):
         return losses
 
     def bbox_loss(self, x: Sequence[Tensor], sampling_results: list) -> dict:
-        """Box branch on the sampled RoIs: ``_bbox_forward``'s outputs plus ``loss_bbox``
-        (the dict of ``loss_cls``, ``acc``, ``loss_bbox``) and ``bbox_targets``."""
+        """Box branch on the sampled RoIs: ``_bbox_forward``'s outputs plus ``rois`` (R, 5),
+        ``loss_bbox`` (the dict of ``loss_cls``, ``acc``, ``loss_bbox``) and ``bbox_targets``
+        (what ``bbox_head.refine_bboxes`` reads)."""
         rois = bbox2roi([res.priors for res in sampling_results])
         results = self._bbox_forward(x, rois)
+        results['rois'] = rois
         results.update(self.bbox_head.loss_and_target(
             results['cls_score'], results['bbox_pred'], rois, sampling_results,
             self.train_cfg))

@@ -11,19 +11,44 @@ from segdet.models.utils import dispatch_forward, resize
 from segdet.structures import DataSample, SampleList
 
 
+def padding_of(meta: dict) -> tuple[int, int, int, int]:
+    """The (left, right, top, bottom) padding of an image's logits, from its metainfo.
+
+    Args:
+        meta: Image metainfo; ``img_padding_size`` wins over ``padding_size``, as in mmseg.
+
+    Returns:
+        Four non-negative ints; (0, 0, 0, 0) when neither key is present.
+
+    Raises:
+        ValueError: the padding is not four non-negative ints.
+    """
+    key = 'img_padding_size' if 'img_padding_size' in meta else 'padding_size'
+    padding = meta.get(key)
+    if padding is None:
+        return 0, 0, 0, 0
+    values = [int(p) for p in padding]
+    if len(values) != 4 or min(values) < 0:
+        raise ValueError(f'{key} in the metainfo of {meta.get("img_path")} must be four '
+                         f'non-negative ints [left, right, top, bottom], got {padding!r}')
+    return values[0], values[1], values[2], values[3]
+
+
 def logits_to_ori_shape(seg_logits: Tensor, meta: dict, align_corners: bool) -> Tensor:
     """Undo padding, flip and resizing of one image's logits.
 
     Args:
         seg_logits: (C, H, W) logits over the padded batch input.
-        meta: Image metainfo with ``img_shape``, ``ori_shape`` and optional ``padding_size``
-            ([left, right, top, bottom]), ``flip``, ``flip_direction``.
+        meta: Image metainfo with ``img_shape``, ``ori_shape`` and optional padding
+            ([left, right, top, bottom]), ``flip``, ``flip_direction``. The padding is
+            ``img_padding_size`` when present (what mmseg's data preprocessor writes at test
+            time), else ``padding_size``, else none, as in mmseg's ``postprocess_result``.
         align_corners: ``align_corners`` of the decode head.
 
     Returns:
         (C, ori_h, ori_w) logits.
     """
-    left, right, top, bottom = meta.get('padding_size', [0, 0, 0, 0])
+    left, right, top, bottom = padding_of(meta)
     h, w = seg_logits.shape[-2:]
     seg_logits = seg_logits[:, top:h - bottom, left:w - right]
     if meta.get('flip', False):
@@ -99,6 +124,10 @@ class BaseSegmentor(BaseModel, metaclass=ABCMeta):
     def postprocess_result(self, seg_logits: Tensor,
                            data_samples: Optional[SampleList] = None) -> SampleList:
         """Turn batch logits into new samples at the original image size.
+
+        Each image's logits are cropped by its padding (``img_padding_size``, else
+        ``padding_size`` metainfo), un-flipped and resized to ``ori_shape``; see
+        :func:`logits_to_ori_shape`.
 
         Args:
             seg_logits: (N, C, H, W) logits over the (padded) batch input.

@@ -28,10 +28,12 @@ class CascadeEncoderDecoder(EncoderDecoder):
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if not isinstance(decode_head, (list, tuple)) or len(decode_head) != num_stages:
+        if not isinstance(decode_head, (list, tuple)):
+            raise TypeError(f'CascadeEncoderDecoder: decode_head must be a list of num_stages='
+                            f'{num_stages} head configs, got {type(decode_head).__name__}')
+        if len(decode_head) != num_stages:
             raise ValueError(f'CascadeEncoderDecoder: decode_head must be a list of num_stages='
-                             f'{num_stages} head configs, got {type(decode_head).__name__} '
-                             f'of length {len(decode_head) if hasattr(decode_head, "__len__") else "?"}')
+                             f'{num_stages} head configs, got {len(decode_head)} of them')
         self.num_stages = num_stages
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck,
                          auxiliary_head=auxiliary_head, train_cfg=train_cfg, test_cfg=test_cfg,

@@ -2,11 +2,11 @@
 import copy
 from typing import Optional, Union
 
-from mmengine.config import ConfigDict
 from torch import Tensor, nn
 
 from segdet.registry import MODELS
 from segdet.structures import SampleList
+from segdet.utils import as_config_dict
 
 from .base import BaseSegmentor
 from .slide import slide_inference
@@ -57,8 +57,8 @@ class EncoderDecoder(BaseSegmentor):
             self.neck = MODELS.build(neck)
         self._init_decode_head(decode_head)
         self._init_auxiliary_head(auxiliary_head)
-        self.train_cfg = ConfigDict(train_cfg or {})
-        self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
+        self.train_cfg = as_config_dict(train_cfg or {}, 'train_cfg')
+        self.test_cfg = as_config_dict(test_cfg or dict(mode='whole'), 'test_cfg')
 
     def _init_decode_head(self, decode_head: dict) -> None:
         self.decode_head = MODELS.build(decode_head)

@@ -9,38 +9,49 @@ from torch import Tensor
 
 def bbox_overlaps(boxes1: Tensor, boxes2: Tensor, mode: str = 'iou',
                   is_aligned: bool = False, eps: float = 1e-6) -> Tensor:
-    """IoU or IoF between boxes.
+    """IoU, IoF or GIoU between boxes.
 
     Args:
         boxes1: (N, 4) boxes.
         boxes2: (M, 4) boxes, or (N, 4) when ``is_aligned``.
-        mode: 'iou' (intersection over union) or 'iof' (intersection over the area of
-            ``boxes1``, the foreground).
+        mode: 'iou' (intersection over union), 'iof' (intersection over the area of
+            ``boxes1``, the foreground) or 'giou' (IoU minus the share of the smallest
+            enclosing box that the union does not cover, in [-1, 1]).
         is_aligned: Compare ``boxes1[i]`` with ``boxes2[i]`` only.
-        eps: Added to the denominator.
+        eps: Lower bound of the denominators.
 
     Returns:
-        (N, M) overlaps, or (N, ) when ``is_aligned``. Empty boxes give 0 (not NaN), as in
+        (N, M) overlaps, or (N, ) when ``is_aligned``. Empty boxes give 0 IoU (not NaN), as in
         mmdetection (``torchvision.ops.box_iou`` would divide by a zero union).
     """
-    if mode not in ('iou', 'iof'):
-        raise ValueError(f"bbox_overlaps: mode must be 'iou' or 'iof', got {mode!r}")
+    if mode not in ('iou', 'iof', 'giou'):
+        raise ValueError(f"bbox_overlaps: mode must be 'iou', 'iof' or 'giou', got {mode!r}")
     if is_aligned and boxes1.shape[0] != boxes2.shape[0]:
         raise ValueError(f'bbox_overlaps: is_aligned needs as many boxes on both sides, got '
                          f'{boxes1.shape[0]} and {boxes2.shape[0]}')
-    area1 = (boxes1[:, 2] - boxes1[:, 0]).clamp(min=0) * (boxes1[:, 3] - boxes1[:, 1]).clamp(min=0)
-    area2 = (boxes2[:, 2] - boxes2[:, 0]).clamp(min=0) * (boxes2[:, 3] - boxes2[:, 1]).clamp(min=0)
+    area1 = _areas(boxes1)
+    area2 = _areas(boxes2)
     if is_aligned:
-        lt = torch.max(boxes1[:, :2], boxes2[:, :2])
-        rb = torch.min(boxes1[:, 2:], boxes2[:, 2:])
-        inter = (rb - lt).clamp(min=0).prod(dim=1)
-        denom = area1 if mode == 'iof' else area1 + area2 - inter
-        return inter / denom.clamp(min=eps)
-    lt = torch.max(boxes1[:, None, :2], boxes2[None, :, :2])
-    rb = torch.min(boxes1[:, None, 2:], boxes2[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(dim=2)
-    denom = area1[:, None] if mode == 'iof' else area1[:, None] + area2[None, :] - inter
-    return inter / denom.clamp(min=eps)
+        a, b, area_a, area_b = boxes1, boxes2, area1, area2
+    else:
+        a, b = boxes1[:, None, :], boxes2[None, :, :]
+        area_a, area_b = area1[:, None], area2[None, :]
+    lt = torch.max(a[..., :2], b[..., :2])
+    rb = torch.min(a[..., 2:], b[..., 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=-1)
+    union = area_a + area_b - inter
+    denom = area_a if mode == 'iof' else union
+    overlaps = inter / denom.clamp(min=eps)
+    if mode != 'giou':
+        return overlaps
+    enclose = (torch.max(a[..., 2:], b[..., 2:]) - torch.min(a[..., :2], b[..., :2]))
+    enclose_area = enclose.clamp(min=0).prod(dim=-1).clamp(min=eps)
+    return overlaps - (enclose_area - union) / enclose_area
+
+
+def _areas(boxes: Tensor) -> Tensor:
+    """(N,) areas of (N, 4) boxes (0 for boxes with x2 < x1 or y2 < y1)."""
+    return (boxes[:, 2] - boxes[:, 0]).clamp(min=0) * (boxes[:, 3] - boxes[:, 1]).clamp(min=0)
 
 
 def bbox_to_delta(proposals: Tensor, gt: Tensor, means: Sequence[float] = (0., 0., 0., 0.),

@@ -63,7 +63,7 @@ def test_decode_polygon_and_rle_forms() -> None:
                           box_mask(5, 7, (1, 1, 4, 3)))
     with pytest.raises(ValueError, match='size'):
         decode_instance_mask(dict(size=[6, 7], counts=[42]), 5, 7)
-    with pytest.raises(ValueError, match='counts'):
+    with pytest.raises(KeyError, match='counts'):  # a missing key of the RLE dict
         decode_instance_mask(dict(size=[5, 7]), 5, 7)
 
 

@@ -1,4 +1,5 @@
-"""LoadAnnotations (decoding, reduce_zero_label, label_map, checks) and LoadImageFromNDArray."""
+"""LoadAnnotations (decoding, reduce_zero_label, label_map, checks), LoadImageFromNDArray and
+LoadProposals."""
 from pathlib import Path
 
 import cv2
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segdet.datasets.transforms import LoadAnnotations, LoadImageFromNDArray
+from segdet.datasets.transforms import LoadAnnotations, LoadImageFromNDArray, LoadProposals
 from segdet.datasets.transforms.loading import (apply_label_map, invalid_label_values,
                                                 reduce_zero_label)
 
@@ -75,6 +76,29 @@ def test_reduce_zero_label_from_the_data_set(tmp_path: Path) -> None:
         LoadAnnotations(reduce_zero_label=False)(results_for(path, reduce_zero_label=True))
 
 
+def test_reduce_zero_label_is_read_from_each_results_dict(tmp_path: Path) -> None:
+    """mmseg's rule: the transform's None defers to results['reduce_zero_label']."""
+    path = write_png(tmp_path / 'b.png', np.array([[0, 1, 2]], np.uint8))
+    transform = LoadAnnotations()
+    reduced = transform(results_for(path, reduce_zero_label=True))['gt_seg_map']
+    kept = transform(results_for(path, reduce_zero_label=False))['gt_seg_map']
+    np.testing.assert_array_equal(reduced, [[255, 0, 1]])
+    # the same transform follows the second data set too (mmseg would keep the first value)
+    np.testing.assert_array_equal(kept, [[0, 1, 2]])
+    assert transform.reduce_zero_label is None
+    # an explicit value equal to the data set's is accepted; one that differs is refused
+    same = LoadAnnotations(reduce_zero_label=True)(results_for(path, reduce_zero_label=True))
+    np.testing.assert_array_equal(same['gt_seg_map'], [[255, 0, 1]])
+    with pytest.raises(ValueError, match=r'reduce_zero_label=True\) disagrees.*=False'):
+        LoadAnnotations(reduce_zero_label=True)(results_for(path, reduce_zero_label=False))
+    # results without the key: the transform's own value, else no reduction
+    no_key = results_for(path)
+    del no_key['reduce_zero_label']
+    own = LoadAnnotations(reduce_zero_label=True)(dict(no_key, seg_fields=[]))
+    np.testing.assert_array_equal(own['gt_seg_map'], [[255, 0, 1]])
+    np.testing.assert_array_equal(LoadAnnotations()(no_key)['gt_seg_map'], [[0, 1, 2]])
+
+
 def test_size_mismatch_names_file_and_sizes(tmp_path: Path) -> None:
     path = write_png(tmp_path / 'small.png', np.zeros((4, 6), np.uint8))
     with pytest.raises(ValueError) as err:
@@ -125,3 +149,27 @@ def test_load_image_from_ndarray() -> None:
 def test_missing_seg_map_path_is_explained() -> None:
     with pytest.raises(KeyError, match=r"no seg_map_path for image x\.png.*seg_map_path"):
         LoadAnnotations()(dict(img_path='x.png', seg_fields=[]))
+
+
+# --------------------------------------------------------------------------- LoadProposals
+def test_load_proposals_arrays_scores_and_limit() -> None:
+    boxes = [[0, 0, 4, 4], [1, 1, 3, 3], [2, 2, 5, 5]]
+    out = LoadProposals(num_max_proposals=2)(
+        dict(proposals=dict(bboxes=np.array(boxes), scores=np.array([0.9, 0.8, 0.1]))))
+    assert out['proposals'].dtype == np.float32 and out['proposals'].shape == (2, 4)
+    np.testing.assert_array_equal(out['proposals'], boxes[:2])
+    np.testing.assert_allclose(out['proposals_scores'], [0.9, 0.8])
+    no_scores = LoadProposals()(dict(proposals=dict(bboxes=np.array(boxes))))
+    np.testing.assert_array_equal(no_scores['proposals_scores'], np.zeros(3, np.float32))
+    empty = LoadProposals()(dict(proposals=dict(bboxes=np.zeros((0, 4)))))
+    assert empty['proposals'].shape == (0, 4) and empty['proposals_scores'].shape == (0, )
+    assert repr(LoadProposals(5)) == 'LoadProposals(num_max_proposals=5)'
+
+
+def test_load_proposals_bad_inputs_are_named() -> None:
+    with pytest.raises(TypeError, match="results\\['proposals'\\] of image a.png"):
+        LoadProposals()(dict(img_path='a.png', proposals=np.zeros((1, 4))))
+    with pytest.raises(ValueError, match=r'\(N, 4\)'):
+        LoadProposals()(dict(proposals=dict(bboxes=np.zeros((2, 5)))))
+    with pytest.raises(ValueError, match='2 proposal boxes but 1 scores'):
+        LoadProposals()(dict(proposals=dict(bboxes=np.zeros((2, 4)), scores=np.zeros(1))))

@@ -1,12 +1,13 @@
-"""RandomCrop and PhotoMetricDistortion against hand-computed results."""
+"""RandomCrop, PhotoMetricDistortion and ResizeShortestEdge against hand-computed results."""
 import cv2
 import numpy as np
 import pytest
 
 import segdet.datasets.transforms.transforms as seg_transforms
-from segdet.datasets.transforms import PhotoMetricDistortion, RandomCrop
+from segdet.datasets.transforms import PhotoMetricDistortion, RandomCrop, ResizeShortestEdge
 from segdet.datasets.transforms.transforms import (largest_class_ratio, scale_and_shift,
                                                    scale_saturation, shift_hue)
+from segdet.registry import TRANSFORMS
 
 
 def coded_results(h: int, w: int, seg: np.ndarray) -> dict:
@@ -127,3 +128,41 @@ def test_distortion_keeps_shape_and_dtype_and_repeats_with_a_seed() -> None:
     np.testing.assert_array_equal(outs[0], outs[1])
     assert not np.array_equal(outs[0], outs[2])
     assert not np.array_equal(outs[0], img)
+
+
+# --------------------------------------------------------------------------- ResizeShortestEdge
+@pytest.mark.parametrize('hw,short,max_size,expected', [
+    ((100, 200), 50, 1000, (50, 100)),   # landscape: the height is the short side
+    ((200, 100), 50, 1000, (100, 50)),   # portrait: the width is
+    ((64, 64), 32, 1000, (32, 32)),      # square
+    ((3, 5), 4, 1000, (4, 7)),           # 5 * 4 / 3 = 6.67 rounds half up to 7
+    ((10, 30), 20, 50, (17, 50)),        # 20 x 60 exceeds 50: shrink by 50 / 60 -> 16.67 x 50
+    ((512, 1024), 512, 1024, (512, 1024)),  # the long side exactly at max_size is kept
+    ((100, 400), 200, 600, (150, 600)),  # 200 x 800 -> long side cut to 600
+])
+def test_shortest_edge_size_hand_cases(hw, short, max_size, expected) -> None:
+    assert seg_transforms.shortest_edge_size(*hw, short, max_size) == expected
+
+
+def test_resize_shortest_edge_resizes_image_and_label_map() -> None:
+    transform = TRANSFORMS.build(dict(type='ResizeShortestEdge', scale=(40, 20), max_size=50))
+    seg = np.zeros((10, 30), np.uint8)
+    seg[:, 15:] = 1
+    results = dict(img=np.zeros((10, 30, 3), np.uint8), gt_seg_map=seg,
+                   seg_fields=['gt_seg_map'], img_shape=(10, 30))
+    out = transform(results)
+    # the smallest scale (20) is the short side: 20 x 60 -> capped at 50 wide -> 17 x 50
+    assert out['img'].shape == (17, 50, 3) and out['img_shape'] == (17, 50)
+    assert out['gt_seg_map'].shape == (17, 50) and set(np.unique(out['gt_seg_map'])) == {0, 1}
+    assert out['scale'] == (50, 17) and out['keep_ratio'] is True
+    assert out['scale_factor'] == pytest.approx((50 / 30, 17 / 10))
+    assert repr(transform) == 'ResizeShortestEdge(scale=(40, 20), max_size=50)'
+
+
+@pytest.mark.parametrize('kwargs,error', [(dict(scale=0, max_size=10), ValueError),
+                                          (dict(scale=(), max_size=10), ValueError),
+                                          (dict(scale='8', max_size=10), TypeError),
+                                          (dict(scale=8, max_size=0), ValueError)])
+def test_resize_shortest_edge_bad_arguments(kwargs, error) -> None:
+    with pytest.raises(error, match='ResizeShortestEdge'):
+        ResizeShortestEdge(**kwargs)

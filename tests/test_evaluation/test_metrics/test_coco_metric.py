@@ -185,10 +185,23 @@ def test_category_fallback_and_sorting(data) -> None:
     assert res == _expected(coco, dets, metrics=('bbox', ))
 
 
-def test_ground_truth_from_data_samples(data) -> None:
-    """Without ann_file the ground truth from 'instances' or 'gt_instances' gives the same APs."""
+def _box_area_ann_file(ann_file: str, tmp_path) -> str:
+    """The ann file with each ``area`` replaced by its box's ``w * h``."""
+    gt = json.loads(open(ann_file).read())
+    for ann in gt['annotations']:
+        ann['area'] = ann['bbox'][2] * ann['bbox'][3]
+    path = tmp_path / 'gt_box_area.json'
+    path.write_text(json.dumps(gt))
+    return str(path)
+
+
+def test_ground_truth_from_data_samples(data, tmp_path) -> None:
+    """Without ann_file the ground truth from 'instances' or 'gt_instances' gives the same APs
+    as the ann file, once its areas are the box areas (the converted ground truth takes the
+    area from the box, as mmdet's gt_to_coco_json; the ann file holds mask areas)."""
     ann_file, coco, dets = data
-    expected = _evaluate(dict(ann_file=ann_file, metric=['bbox', 'segm']), _samples(coco, dets))
+    expected = _evaluate(dict(ann_file=_box_area_ann_file(ann_file, tmp_path),
+                              metric=['bbox', 'segm']), _samples(coco, dets))
     raw, packed = _samples(coco, dets), _samples(coco, dets)
     for s_raw, s_packed, img_id in zip(raw, packed, IMG_IDS):
         anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
@@ -353,3 +366,90 @@ def test_truncated_ann_file_is_named(data, tmp_path) -> None:
     assert 'truncated' in msg
     with pytest.raises(FileNotFoundError, match=str(tmp_path / 'missing.json')):
         CocoMetric(ann_file=str(tmp_path / 'missing.json'))
+
+
+def _direct_class_ap(coco: COCO, dets: Dict[int, dict], iou_type: str) -> Dict[str, float]:
+    """Per-class COCO AP from COCOeval run directly: the mean of the defined precision entries
+    over IoU thresholds and recall points, area 'all', the largest maxDets."""
+    entries = []
+    for img_id, det in dets.items():
+        for box, score, cat, mask in zip(det['bboxes'].astype(np.float64), det['scores'],
+                                         det['cats'], det['masks']):
+            entry = dict(image_id=img_id, category_id=int(cat), score=float(score))
+            if iou_type == 'bbox':
+                entry['bbox'] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
+            else:
+                rle = mask_util.encode(np.asfortranarray(mask.astype(np.uint8)))
+                entry['segmentation'] = dict(size=rle['size'], counts=rle['counts'].decode())
+            entries.append(entry)
+    coco_eval = COCOeval(coco, coco.loadRes(entries), iou_type)
+    coco_eval.evaluate()
+    coco_eval.accumulate()
+    out = {}
+    for k, cat in enumerate(coco_eval.params.catIds):
+        p = coco_eval.eval['precision'][:, :, k, 0, -1]
+        out[CAT_NAMES[cat]] = round(float(p[p > -1].mean()), 3)
+    return out
+
+
+def test_classwise_keys_as_mmdet(data) -> None:
+    """mmdet 3.3.0 returns '{class}_precision' (the class's AP over IoU 0.50:0.95, no per-class
+    AP50 / AP75 keys), placed before the metric's items; with 'bbox' and 'segm' the key holds
+    the last metric's value. segdet's '{metric}_{class}_precision' stay."""
+    ann_file, coco, dets = data
+    res = _evaluate(dict(ann_file=ann_file, metric=['bbox', 'segm'], classwise=True),
+                    _samples(coco, dets))
+    bbox_ap, segm_ap = (_direct_class_ap(coco, dets, t) for t in ('bbox', 'segm'))
+    assert list(res)[:3] == [f'coco/{name}_precision' for name in CLASSES]
+    expected = dict(_expected(coco, dets))
+    for name in CLASSES:
+        expected[f'coco/{name}_precision'] = segm_ap[name]
+        expected[f'coco/bbox_{name}_precision'] = bbox_ap[name]
+        expected[f'coco/segm_{name}_precision'] = segm_ap[name]
+    assert res == expected
+    assert any(bbox_ap[n] != segm_ap[n] for n in CLASSES)  # the overwrite is visible
+    bbox_only = _evaluate(dict(ann_file=ann_file, classwise=True), _samples(coco, dets, False))
+    assert {k: v for k, v in bbox_only.items() if k.count('_') == 1 and 'precision' in k} == {
+        f'coco/{n}_precision': bbox_ap[n] for n in CLASSES}
+
+
+def test_iou_thrs_and_proposal_nums_stored_as_mmdet(data) -> None:
+    """iou_thrs: None -> np.linspace(.5, .95, 10); otherwise the value as given. proposal_nums:
+    a list. The evaluation reads self.iou_thrs (also when set after construction)."""
+    ann_file, coco, dets = data
+    default = CocoMetric(ann_file=ann_file)
+    assert isinstance(default.iou_thrs, np.ndarray) and default.iou_thrs.dtype == np.float64
+    np.testing.assert_allclose(default.iou_thrs, [.5, .55, .6, .65, .7, .75, .8, .85, .9, .95])
+    assert default.proposal_nums == [100, 300, 1000]
+    assert isinstance(default.proposal_nums, list)
+    given = CocoMetric(ann_file=ann_file, iou_thrs=[0.5, 0.75], proposal_nums=(1, 10, 100))
+    assert given.iou_thrs == [0.5, 0.75] and given.proposal_nums == [1, 10, 100]
+    assert CocoMetric(ann_file=ann_file, iou_thrs=0.5).iou_thrs == 0.5
+    assert CocoMetric(ann_file=ann_file, iou_thrs=(0.6, 0.7)).iou_thrs == (0.6, 0.7)
+
+    full = _evaluate(dict(ann_file=ann_file), _samples(coco, dets, False))
+    metric = CocoMetric(ann_file=ann_file)
+    metric.iou_thrs = [0.5]  # as a port may set it; mmdet's evaluation reads the attribute
+    evaluator = Evaluator(metric)
+    evaluator.dataset_meta = dict(classes=CLASSES)
+    evaluator.process(_samples(coco, dets, False))
+    at_50 = evaluator.evaluate(len(IMG_IDS))
+    # One threshold: AP over thresholds is AP50; there is no 0.75 column (-1).
+    assert at_50['coco/bbox_mAP'] == at_50['coco/bbox_mAP_50'] == full['coco/bbox_mAP_50']
+    assert at_50['coco/bbox_mAP_75'] == -1.0
+    assert at_50['coco/bbox_mAP'] != full['coco/bbox_mAP']
+
+
+def test_iou_thrs_and_proposal_nums_errors(data) -> None:
+    ann_file, _, _ = data
+    for bad in (1.5, [0.5, -0.1], []):
+        with pytest.raises(ValueError, match='iou_thrs'):
+            CocoMetric(ann_file=ann_file, iou_thrs=bad)
+    with pytest.raises(TypeError, match='iou_thrs'):
+        CocoMetric(ann_file=ann_file, iou_thrs=['high'])
+    with pytest.raises(ValueError, match='3 numbers'):
+        CocoMetric(ann_file=ann_file, proposal_nums=(10, 100))
+    with pytest.raises(ValueError, match='positive'):
+        CocoMetric(ann_file=ann_file, metric='proposal_fast', proposal_nums=(0, 100))
+    assert CocoMetric(ann_file=ann_file, metric='proposal_fast',
+                      proposal_nums=(10, 100)).proposal_nums == [10, 100]

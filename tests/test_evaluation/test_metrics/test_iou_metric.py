@@ -264,6 +264,19 @@ def test_format_only_cityscapes_label_ids_without_gt(tmp_path) -> None:
     assert png.dtype == np.uint8
 
 
+def test_format_only_keeps_results_empty_and_still_writes_pngs(tmp_path) -> None:
+    """As mmseg: with format_only, process() stores nothing and compute_metrics returns {}."""
+    metric = IoUMetric(format_only=True, output_dir=str(tmp_path))
+    metric.dataset_meta = dict(classes=CLASSES)
+    metric.process(None, [_sample(PRED_A, None, 'a.jpg').to_dict(),
+                          _sample(PRED_B, GT_B, 'b.jpg').to_dict()])
+    assert metric.results == []
+    assert metric.compute_metrics(metric.results) == {}
+    np.testing.assert_array_equal(_read_png(tmp_path / 'a.png'), np.array(PRED_A))
+    np.testing.assert_array_equal(_read_png(tmp_path / 'b.png'), np.array(PRED_B))
+    assert metric.evaluate(2) == {}
+
+
 def test_large_label_ids_written_as_uint16_and_bad_label_ids(tmp_path) -> None:
     meta = dict(classes=('a', 'b'), label_ids=(3, 1000))
     samples = [_sample([[0, 1]], None, 'img.png')]

@@ -173,7 +173,7 @@ def test_extra_validation():
         HRNet(bad)
     bad = copy.deepcopy(TINY)
     bad['stage2']['block'] = 'BASICX'
-    with pytest.raises(ValueError, match='stage2.block'):
+    with pytest.raises(KeyError, match='stage2.block'):  # an unknown block name
         HRNet(bad)
     bad = copy.deepcopy(TINY)
     bad['stage4']['num_channels'] = (4, 8, 16)

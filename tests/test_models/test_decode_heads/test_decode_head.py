@@ -122,6 +122,25 @@ def test_binary_head_uses_sigmoid_loss_and_threshold():
     assert default.threshold == 0.3
 
 
+def test_binary_head_with_the_default_softmax_loss_is_refused_with_the_fix():
+    # mmseg builds this head; softmax CE over one channel cannot learn (the refusal's reason):
+    logits = torch.randn(1, 1, 2, 2, requires_grad=True)
+    loss = F.cross_entropy(logits, torch.zeros(1, 2, 2, dtype=torch.long))
+    loss.backward()
+    assert loss.item() == 0.0 and not logits.grad.any()
+    with pytest.raises(IndexError):  # label 1 is out of range for one channel
+        F.cross_entropy(logits, torch.ones(1, 2, 2, dtype=torch.long))
+    # segdet refuses it when the head is built, and says what to set.
+    with pytest.raises(ValueError, match=r"use_sigmoid=True.*out_channels=num_classes \(2\)"), \
+            warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        _head(num_classes=2, out_channels=1, threshold=0.5)
+    with pytest.raises(ValueError, match='CrossEntropyLoss has use_sigmoid=False'):
+        _head(num_classes=2, out_channels=1, threshold=0.5,
+              loss_decode=[dict(type='CrossEntropyLoss', use_sigmoid=True),
+                           dict(type='CrossEntropyLoss', loss_name='loss_aux')])
+
+
 # ---------------------------------------------------------------- inputs and prediction
 def test_transform_inputs_modes():
     feats = make_feats([(2, 3, 8, 8), (2, 4, 4, 4), (2, 5, 2, 2)])
@@ -184,8 +203,8 @@ def test_init_weights_normal_conv_seg():
 @pytest.mark.parametrize('kwargs,error,match', [
     (dict(input_transform='concat'), ValueError, 'input_transform'),
     (dict(in_channels=[8], in_index=0), TypeError, 'in_channels'),
-    (dict(in_channels=[8, 8], in_index=[0], input_transform='resize_concat'), TypeError,
-     'in_index'),
+    (dict(in_channels=[8, 8], in_index=[0], input_transform='resize_concat'), ValueError,
+     'in_index'),  # lists of the right type, lengths disagree
     (dict(out_channels=3), ValueError, 'out_channels'),
     (dict(num_classes=0), ValueError, 'num_classes'),
     (dict(channels=0), ValueError, 'channels'),

@@ -25,5 +25,5 @@ def test_forward_shape_and_loss():
     assert head(feats).shape == (2, 4, 12, 12)
     zero_classifier(head)
     assert_uniform_loss(head.loss(feats, make_samples(make_labels(2, 24, 24, 4)), {}), 4)
-    with pytest.raises(ValueError, match='pool_scales'):
+    with pytest.raises(TypeError, match='pool_scales'):  # an int where a list is needed
         PSPHead(in_channels=16, channels=8, num_classes=4, pool_scales=2)

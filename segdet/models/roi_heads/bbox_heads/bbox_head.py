@@ -7,7 +7,6 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -16,6 +15,7 @@ from segdet.models.losses import accuracy
 from segdet.ops import batched_nms
 from segdet.registry import MODELS, TASK_UTILS
 from segdet.structures.bbox import boxes_to_original
+from segdet.utils import as_config_dict
 
 
 def multiclass_nms(bboxes: Tensor, scores: Tensor, score_thr: float, iou_threshold: float,
@@ -266,8 +266,73 @@ class BBoxHead(BaseModule):
             bboxes = boxes_to_original(bboxes, img_meta)
         if rcnn_test_cfg is None:
             return InstanceData(bboxes=bboxes, scores=scores)
-        cfg = ConfigDict(rcnn_test_cfg)
+        cfg = as_config_dict(rcnn_test_cfg, 'rcnn_test_cfg')
         det_bboxes, det_scores, det_labels = multiclass_nms(
             bboxes, scores, cfg.get('score_thr', 0.05), cfg['nms']['iou_threshold'],
             cfg.get('max_per_img', 100))
         return InstanceData(bboxes=det_bboxes, scores=det_scores, labels=det_labels)
+
+    # ------------------------------------------------------------------ cascade refinement
+    def regress_by_class(self, priors: Tensor, label: Tensor, bbox_pred: Tensor,
+                         img_meta: dict) -> Tensor:
+        """Apply each RoI's deltas of class ``label`` to it (one refinement step).
+
+        Args:
+            priors: (R, 4) boxes (proposals or a previous stage's boxes).
+            label: (R,) class of each RoI (ignored with ``reg_class_agnostic``).
+            bbox_pred: (R, 4 * num_classes) deltas, or (R, 4) when class-agnostic.
+            img_meta: Metainfo with ``img_shape`` (boxes are clipped to it).
+
+        Returns:
+            (R, 4) boxes.
+        """
+        if not self.reg_class_agnostic:
+            if bbox_pred.shape[1] != 4 * self.num_classes:
+                raise ValueError(f'{type(self).__name__}.regress_by_class: bbox_pred has '
+                                 f'{bbox_pred.shape[1]} columns, expected 4 * num_classes = '
+                                 f'{4 * self.num_classes}')
+            bbox_pred = bbox_pred.view(bbox_pred.shape[0], -1, 4)[
+                torch.arange(bbox_pred.shape[0], device=bbox_pred.device), label.long()]
+        elif bbox_pred.shape[1] != 4:
+            raise ValueError(f'{type(self).__name__}.regress_by_class: a class-agnostic head '
+                             f'needs (R, 4) deltas, got {tuple(bbox_pred.shape)}')
+        return self.bbox_coder.decode(priors, bbox_pred, max_shape=img_meta['img_shape'])
+
+    def refine_bboxes(self, sampling_results: list, bbox_results: dict,
+                      batch_img_metas: list[dict]) -> Optional[list[InstanceData]]:
+        """Training-time boxes for the next stage of a cascade: every sampled RoI moved by
+        the deltas of its target class (of its predicted class for background RoIs), the
+        ground-truth boxes that were added as proposals left out.
+
+        Args:
+            sampling_results: One ``SamplingResult`` per image (its ``pos_is_gt``).
+            bbox_results: ``rois`` (R, 5), ``cls_score`` (R, C + 1), ``bbox_pred`` and
+                ``bbox_targets`` (whose first item is the (R,) labels), as
+                ``StandardRoIHead.bbox_loss`` returns them.
+            batch_img_metas: Per image metainfo (``img_shape``).
+
+        Returns:
+            Per image ``InstanceData`` with ``bboxes`` (R_i - G_i, 4); None when there are no
+            RoIs.
+        """
+        cls_scores = bbox_results['cls_score']
+        if cls_scores.numel() == 0:
+            return None
+        if cls_scores.shape[-1] == self.num_classes + 1:
+            cls_scores = cls_scores[:, :-1]
+        elif cls_scores.shape[-1] != self.num_classes:
+            raise ValueError(f'{type(self).__name__}.refine_bboxes: cls_score has '
+                             f'{cls_scores.shape[-1]} columns, expected num_classes '
+                             f'({self.num_classes}) or num_classes + 1')
+        rois, bbox_preds = bbox_results['rois'], bbox_results['bbox_pred']
+        labels = bbox_results['bbox_targets'][0]
+        labels = torch.where(labels == self.num_classes, cls_scores.argmax(1), labels)
+        refined = []
+        for i, (res, meta) in enumerate(zip(sampling_results, batch_img_metas)):
+            inds = torch.nonzero(rois[:, 0] == i).flatten()
+            boxes = self.regress_by_class(rois[inds, 1:], labels[inds], bbox_preds[inds], meta)
+            keep = torch.ones(inds.numel(), dtype=torch.bool, device=boxes.device)
+            pos_is_gt = res.pos_is_gt.bool().to(boxes.device)
+            keep[:pos_is_gt.numel()] = ~pos_is_gt  # positives come first in each image
+            refined.append(InstanceData(bboxes=boxes[keep]))
+        return refined

@@ -4,7 +4,6 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
@@ -12,6 +11,7 @@ from torch import Tensor
 from segdet.registry import MODELS
 from segdet.structures.bbox import boxes_to_original
 from segdet.structures.mask import crop_and_resize_masks, paste_masks_in_image
+from segdet.utils import as_config_dict
 
 
 @MODELS.register_module()
@@ -154,7 +154,7 @@ class FCNMaskHead(BaseModule):
         ``bboxes`` (N, 4) are in input pixels; with ``rescale`` they are mapped to the
         original image (``/ scale_factor``) and the masks are pasted at ``ori_shape``.
         """
-        cfg = ConfigDict(rcnn_test_cfg)
+        cfg = as_config_dict(rcnn_test_cfg, 'rcnn_test_cfg')
         if rescale:
             img_h, img_w = img_meta['ori_shape'][:2]
             bboxes = boxes_to_original(bboxes, img_meta)

@@ -1,5 +1,5 @@
 """SingleRoIExtractor: RoIAlign each RoI on the one pyramid level its size maps to."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 from mmengine.model import BaseModule
@@ -81,18 +81,37 @@ class SingleRoIExtractor(BaseModule):
     def num_inputs(self) -> int:
         return len(self.featmap_strides)
 
-    def forward(self, feats: Sequence[Tensor], rois: Tensor) -> Tensor:
-        """Per level (B, C, H_l, W_l) features and (R, 5) RoIs -> (R, C, h, w)."""
+    def map_roi_levels(self, rois: Tensor, num_levels: int) -> Tensor:
+        """Level of each (R, 5) RoI (see :func:`map_roi_levels`)."""
+        return map_roi_levels(rois, num_levels, self.finest_scale)
+
+    @staticmethod
+    def roi_rescale(rois: Tensor, scale_factor: float) -> Tensor:
+        """(R, 5) RoIs scaled by ``scale_factor`` about their centres (batch index kept)."""
+        centre = (rois[:, 1:3] + rois[:, 3:5]) * 0.5
+        half = (rois[:, 3:5] - rois[:, 1:3]) * (0.5 * scale_factor)
+        return torch.cat([rois[:, :1], centre - half, centre + half], dim=1)
+
+    def forward(self, feats: Sequence[Tensor], rois: Tensor,
+                roi_scale_factor: Optional[float] = None) -> Tensor:
+        """Per level (B, C, H_l, W_l) features and (R, 5) RoIs -> (R, C, h, w).
+
+        Levels are assigned among the maps given: with fewer maps than ``featmap_strides``
+        (e.g. one), the RoIs are spread over those (all on the first one), as mmdetection
+        does. ``roi_scale_factor`` enlarges (> 1) or shrinks each RoI about its centre after
+        its level is chosen.
+        """
         out = feats[0].new_zeros((rois.size(0), self.out_channels, *self.output_size))
         if rois.size(0) == 0:
             return out
-        if self.num_inputs == 1:
+        num_levels = min(len(feats), self.num_inputs)
+        levels = self.map_roi_levels(rois, num_levels)
+        if roi_scale_factor is not None:
+            rois = self.roi_rescale(rois, roi_scale_factor)
+        if num_levels == 1:
             return self.roi_layers[0](feats[0], rois)
-        levels = map_roi_levels(rois, self.num_inputs, self.finest_scale)
-        for i in range(self.num_inputs):
+        for i in range(num_levels):
             inds = torch.nonzero(levels == i).flatten()
             if inds.numel():
                 out[inds] = self.roi_layers[i](feats[i], rois[inds]).to(out.dtype)
         return out
-
-

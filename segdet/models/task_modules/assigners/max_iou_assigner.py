@@ -86,8 +86,8 @@ class MaxIoUAssigner:
                  iou_calculator: Optional[dict] = None) -> None:
         calc = (iou_calculator or dict(type='BboxOverlaps2D')).get('type')
         if calc != 'BboxOverlaps2D':
-            raise ValueError(f'MaxIoUAssigner: iou_calculator {calc!r} is not supported; '
-                             "use dict(type='BboxOverlaps2D')")
+            raise NotImplementedError(f'MaxIoUAssigner: iou_calculator {calc!r} is not '
+                                      "supported by segdet; use dict(type='BboxOverlaps2D')")
         self.pos_iou_thr = pos_iou_thr
         self.neg_iou_thr = neg_iou_thr
         self.min_pos_iou = min_pos_iou

@@ -1,6 +1,7 @@
 """DeltaXYWHBBoxCoder: boxes <-> normalised (dx, dy, dw, dh) regression targets."""
 from typing import Optional, Sequence, Union
 
+import torch
 from torch import Tensor
 
 from segdet.registry import TASK_UTILS
@@ -42,12 +43,50 @@ class DeltaXYWHBBoxCoder:
         return bbox_to_delta(bboxes, gt_bboxes, self.means, self.stds)
 
     def decode(self, bboxes: Tensor, pred_bboxes: Tensor,
-               max_shape: Optional[Union[Sequence[int], Tensor]] = None,
+               max_shape: Optional[Union[Sequence[int], Sequence[Sequence[int]], Tensor]] = None,
                wh_ratio_clip: float = 16 / 1000) -> Tensor:
-        """(N, 4) boxes and (N, 4k) deltas -> (N, 4k) boxes, clipped to ``max_shape`` (H, W)."""
+        """Apply deltas to boxes.
+
+        Args:
+            bboxes: (N, 4) boxes, or (B, N, 4) for a batch.
+            pred_bboxes: (N, 4k) deltas, or (B, N, 4k) for a batch.
+            max_shape: (H, W) to clip to; for a batch either one (H, W) for all images or one
+                per image (a sequence of B (H, W), or a (B, 2) tensor).
+            wh_ratio_clip: Clamp of the log size change (see :func:`delta_to_bbox`).
+
+        Returns:
+            (N, 4k) boxes, or (B, N, 4k) for a batch.
+        """
+        if pred_bboxes.dim() == 3:
+            return self._decode_batch(bboxes, pred_bboxes, max_shape, wh_ratio_clip)
         if pred_bboxes.shape[0] != bboxes.shape[0]:
             raise ValueError(f'DeltaXYWHBBoxCoder.decode: {bboxes.shape[0]} boxes but '
                              f'{pred_bboxes.shape[0]} rows of deltas')
         return delta_to_bbox(bboxes, pred_bboxes, self.means, self.stds, max_shape,
                              wh_ratio_clip, self.clip_border, self.add_ctr_clamp,
                              self.ctr_clamp)
+
+    def _decode_batch(self, bboxes: Tensor, pred_bboxes: Tensor,
+                      max_shape: Optional[Union[Sequence, Tensor]],
+                      wh_ratio_clip: float) -> Tensor:
+        """(B, N, 4) boxes and (B, N, 4k) deltas -> (B, N, 4k) boxes, clipped per image."""
+        if bboxes.shape[:2] != pred_bboxes.shape[:2] or bboxes.dim() != 3:
+            raise ValueError('DeltaXYWHBBoxCoder.decode: batched decoding needs (B, N, 4) boxes '
+                             f'and (B, N, 4k) deltas, got {tuple(bboxes.shape)} and '
+                             f'{tuple(pred_bboxes.shape)}')
+        num_imgs, num = pred_bboxes.shape[:2]
+        decoded = delta_to_bbox(bboxes.reshape(-1, 4), pred_bboxes.reshape(num_imgs * num, -1),
+                                self.means, self.stds, None, wh_ratio_clip, False,
+                                self.add_ctr_clamp, self.ctr_clamp)
+        decoded = decoded.reshape(num_imgs, num, -1)
+        if not self.clip_border or max_shape is None:
+            return decoded
+        shapes = torch.as_tensor(max_shape, dtype=decoded.dtype, device=decoded.device)
+        shapes = shapes[..., :2]
+        if shapes.dim() == 1:
+            shapes = shapes.expand(num_imgs, 2)
+        if shapes.shape[0] != num_imgs:
+            raise ValueError(f'DeltaXYWHBBoxCoder.decode: {shapes.shape[0]} image shapes for a '
+                             f'batch of {num_imgs}')
+        upper = shapes.flip(-1).repeat(1, decoded.shape[-1] // 2)[:, None, :]  # (w, h, ...)
+        return torch.min(decoded.clamp(min=0), upper)

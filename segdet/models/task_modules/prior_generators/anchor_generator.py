@@ -113,6 +113,18 @@ class AnchorGenerator:
         """Anchors per grid cell, per level."""
         return [b.shape[0] for b in self.base_anchors]
 
+    @property
+    def num_base_anchors(self) -> list[int]:
+        """mmdetection's older name of :attr:`num_base_priors`."""
+        return self.num_base_priors
+
+    def single_level_grid_priors(self, featmap_size: Sequence[int], level_idx: int,
+                                 dtype: torch.dtype = torch.float32,
+                                 device: Union[str, torch.device] = 'cpu') -> Tensor:
+        """Anchors of one level: (H * W * A, 4), ordered as :func:`grid_anchors`."""
+        return grid_anchors(self.base_anchors[level_idx].to(device=device, dtype=dtype),
+                            featmap_size, self.strides[level_idx])
+
     def grid_priors(self, featmap_sizes: Sequence[Sequence[int]],
                     dtype: torch.dtype = torch.float32,
                     device: Union[str, torch.device] = 'cpu') -> list[Tensor]:
@@ -120,9 +132,36 @@ class AnchorGenerator:
         if len(featmap_sizes) != self.num_levels:
             raise ValueError(f'AnchorGenerator: {len(featmap_sizes)} feature maps for '
                              f'{self.num_levels} levels')
-        return [grid_anchors(self.base_anchors[i].to(device=device, dtype=dtype),
-                             featmap_sizes[i], self.strides[i])
+        return [self.single_level_grid_priors(featmap_sizes[i], i, dtype, device)
                 for i in range(self.num_levels)]
+
+    def grid_anchors(self, featmap_sizes: Sequence[Sequence[int]],
+                     device: Union[str, torch.device] = 'cpu') -> list[Tensor]:
+        """mmdetection's older name of :meth:`grid_priors` (float32 anchors)."""
+        return self.grid_priors(featmap_sizes, device=device)
+
+    def sparse_priors(self, prior_idxs: Tensor, featmap_size: Sequence[int], level_idx: int,
+                      dtype: torch.dtype = torch.float32,
+                      device: Union[str, torch.device] = 'cpu') -> Tensor:
+        """The anchors at some indices of one level's grid, without building the grid.
+
+        Args:
+            prior_idxs: (K,) indices into :meth:`single_level_grid_priors`' rows.
+            featmap_size: (H, W) of the level.
+            level_idx: The level.
+
+        Returns:
+            (K, 4) anchors, equal to ``single_level_grid_priors(...)[prior_idxs]``.
+        """
+        height, width = int(featmap_size[0]), int(featmap_size[1])
+        num_base = self.num_base_priors[level_idx]
+        stride_w, stride_h = self.strides[level_idx]
+        cell = prior_idxs // num_base
+        x = (cell % width).to(dtype) * stride_w
+        y = ((cell // width) % height).to(dtype) * stride_h
+        shifts = torch.stack([x, y, x, y], dim=1).to(device)
+        base = self.base_anchors[level_idx].to(device=device, dtype=dtype)
+        return shifts + base[(prior_idxs % num_base).to(device)]
 
     def valid_flags(self, featmap_sizes: Sequence[Sequence[int]], pad_shape: Sequence[int],
                     device: Union[str, torch.device] = 'cpu') -> list[Tensor]:
@@ -136,10 +175,19 @@ class AnchorGenerator:
             stride_w, stride_h = self.strides[i]
             valid_h = min(int(math.ceil(pad_shape[0] / stride_h)), feat_h)
             valid_w = min(int(math.ceil(pad_shape[1] / stride_w)), feat_w)
-            valid_x = torch.zeros(feat_w, dtype=torch.bool, device=device)
-            valid_y = torch.zeros(feat_h, dtype=torch.bool, device=device)
-            valid_x[:valid_w] = True
-            valid_y[:valid_h] = True
-            cell = (valid_y[:, None] & valid_x[None, :]).reshape(-1)
-            flags.append(cell[:, None].expand(-1, self.num_base_priors[i]).reshape(-1))
+            flags.append(self.single_level_valid_flags((feat_h, feat_w), (valid_h, valid_w),
+                                                       self.num_base_priors[i], device))
         return flags
+
+    @staticmethod
+    def single_level_valid_flags(featmap_size: Sequence[int], valid_size: Sequence[int],
+                                 num_base_anchors: int,
+                                 device: Union[str, torch.device] = 'cpu') -> Tensor:
+        """(H * W * A,) flags: True for the anchors of the top-left ``valid_size`` cells."""
+        feat_h, feat_w = int(featmap_size[0]), int(featmap_size[1])
+        valid_x = torch.zeros(feat_w, dtype=torch.bool, device=device)
+        valid_y = torch.zeros(feat_h, dtype=torch.bool, device=device)
+        valid_x[:int(valid_size[1])] = True
+        valid_y[:int(valid_size[0])] = True
+        cell = (valid_y[:, None] & valid_x[None, :]).reshape(-1)
+        return cell[:, None].expand(-1, num_base_anchors).reshape(-1)

@@ -47,6 +47,11 @@ class SamplingResult:
         return self.num_pos + self.num_neg if self.avg_factor_with_neg else self.num_pos
 
     @property
+    def pos_is_gt(self) -> Tensor:
+        """(P,) 1 for positives that are ground-truth boxes added as proposals."""
+        return self.gt_flags[self.pos_inds]
+
+    @property
     def priors(self) -> Tensor:
         """Positives then negatives, as the R-CNN head consumes them."""
         return torch.cat([self.pos_priors, self.neg_priors])
