@@ -49,7 +49,8 @@ def positive_int(text: str) -> int:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Benchmark training or inference speed')
     parser.add_argument('config')
-    parser.add_argument('checkpoint', nargs='?', help='weights to load (default: random init)')
+    parser.add_argument('checkpoint', nargs='?', help='weights to load (default: random init; '
+                        'the config\'s pre-trained backbone is not loaded either)')
     parser.add_argument('--task', choices=['train', 'inference', 'data'], default='inference',
                         help='data: images/s of the train data loader with its workers')
     parser.add_argument('--shape', type=positive_int, nargs='+', metavar='SIZE',

@@ -1,4 +1,5 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--mode whole|slide]``."""
+"""Evaluate a checkpoint:
+``python tools/test.py CONFIG CHECKPOINT [--mode whole|slide] [--tta]``."""
 import argparse
 import os
 import os.path as osp
@@ -11,18 +12,20 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine
+from segdet.engine.hub import local_checkpoint
 from segdet.engine.optimizers import NO_NATIVE_BF16, bf16_is_emulated
 from segdet.engine.runtime import (configure_runtime, init_cpu_distributed,
                                    prepare_tool_process)
 from segdet.models.segmentors import BaseSegmentor
 from segdet.registry import MODELS
-from segdet.utils import check_work_dir, load_config, registry_hints
+from segdet.utils import apply_tta, check_work_dir, load_config, registry_hints
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a segdet model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file, or its URL (downloaded once into '
+                        'the torch hub cache, $TORCH_HOME/hub/checkpoints)')
     parser.add_argument('--mode', choices=['whole', 'slide'],
                         help='inference mode (default: the config\'s model.test_cfg.mode)')
     parser.add_argument('--crop-size', type=int, nargs=2, metavar=('H', 'W'),
@@ -42,12 +45,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--score-thr', type=float,
                         help='--show-dir: draw predicted instances scoring above this '
                         '(default: the visualizer\'s, 0.3)')
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation: wrap the model in the config\'s '
+                        '`tta_model` and test on its `tta_pipeline` (segmentation: multi-scale '
+                        '+ flip, probabilities averaged; detection: flip, boxes re-NMSed); '
+                        '--cfg-options img_ratios=[...] sets the scales')
     parser.add_argument('--amp', action='store_true', help='run inference under autocast')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='model and inputs in channels_last (default: the config\'s '
                         '`channels_last`, else on where --amp runs bf16 on a CPU)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load the checkpoint with full unpickling (only for trusted files)')
+    parser.add_argument('--allow-partial-checkpoint', action='store_true',
+                        help='evaluate even when more than 10%% of the model\'s tensors are '
+                        'missing from the checkpoint or of another shape (default: an error, '
+                        'as the checkpoint is probably of another config)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. test_dataloader.batch_size=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -105,17 +117,22 @@ def apply_inference_mode(cfg: Config, args: argparse.Namespace) -> None:
 
 def build_cfg(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_work_dir(cfg.work_dir, '--work-dir' if args.work_dir else 'work dir')
     configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     apply_inference_mode(cfg, args)
-    cfg.load_from = args.checkpoint
+    if args.tta:
+        apply_tta(cfg, (args.cfg_options or {}).get('img_ratios'))
+    # Every cheap check above runs before a URL checkpoint is fetched (cache or download).
+    cfg.load_from = local_checkpoint(args.checkpoint)
+    if not args.allow_partial_checkpoint:  # a checkpoint of another model is an error
+        hooks = list(cfg.get('custom_hooks') or [])
+        cfg.custom_hooks = hooks + [dict(type='CheckpointFitHook')]
     if args.out:
-        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        evaluators = (cfg.test_evaluator if isinstance(cfg.test_evaluator, list)
+                      else [cfg.test_evaluator])
         for evaluator in evaluators:
             if evaluator.get('type') == 'CocoMetric':
                 evaluator['outfile_prefix'] = osp.join(args.out, 'results')

@@ -63,6 +63,20 @@ def build_cfg(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def check_weights_available(cfg: Config) -> None:
+    """Pre-flight: the pre-trained weights the model names (and a ``load_from`` URL) are in the
+    torch hub cache or download now; else stop in seconds with the URI, the URL, the cache path
+    and the ``--cfg-options`` that train from scratch, before data loaders are built.
+
+    Only the first process of a node checks; in the run itself rank 0 downloads first.
+    """
+    if os.environ.get('LOCAL_RANK', '0') != '0':
+        return
+    extra = ([segdet.engine.PretrainedRef('load_from', cfg.load_from)]
+             if isinstance(cfg.get('load_from'), str) else [])
+    segdet.engine.check_pretrained_available(cfg.model, extra=extra)
+
+
 def main() -> None:
     prepare_tool_process()
     args = parse_args()
@@ -71,6 +85,7 @@ def main() -> None:
     cfg = build_cfg(args)
     if args.trust_checkpoint or cfg.get('trust_checkpoint'):
         segdet.engine.trust_checkpoints(True)
+    check_weights_available(cfg)
     init_cpu_distributed(args.launcher, cfg)
     with registry_hints(cfg):
         runner = Runner.from_cfg(cfg)

@@ -26,3 +26,6 @@ custom_hooks = [
     dict(type='SkippedSamplesHook'),
     dict(type='TrainBenchmarkHook', warmup=5),
 ]
+# tools/test.py --tta wraps the model in this (as mmseg's default_runtime); the views come from
+# the data set base's tta_pipeline (docs/model_zoo.md, "Test-time augmentation").
+tta_model = dict(type='SegTTAModel')

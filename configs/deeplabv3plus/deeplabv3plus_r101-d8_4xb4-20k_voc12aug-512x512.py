@@ -1,4 +1,3 @@
 # As deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512, with a ResNet-101-V1c-D8 backbone.
 _base_ = './deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512.py'
-# ImageNet init (mmseg: open-mmlab://resnet101_v1c): set pretrained to a local file.
-model = dict(backbone=dict(depth=101))
+model = dict(pretrained='open-mmlab://resnet101_v1c', backbone=dict(depth=101))

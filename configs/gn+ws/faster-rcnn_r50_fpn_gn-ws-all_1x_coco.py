@@ -5,12 +5,10 @@ _base_ = [
 conv_cfg = dict(type='ConvWS')
 norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 # Weight-standardised convs + GN in the backbone, the FPN and the 4conv1fc box head.
-# Pre-trained weights: mmdetection starts from open-mmlab://jhu/resnet50_gn_ws.
-# segdet never downloads at run time, so init_cfg is None (random init); to start from a
-# local copy: --cfg-options model.backbone.pretrained=checkpoints/<file>.pth (docs/config.md).
+# ImageNet weights as in mmdetection (found or downloaded: docs/model_zoo.md).
 model = dict(
     backbone=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                  init_cfg=None),
+                  init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://jhu/resnet50_gn_ws')),
     neck=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg),
     roi_head=dict(
         bbox_head=dict(type='Shared4Conv1FCBBoxHead', conv_out_channels=256,

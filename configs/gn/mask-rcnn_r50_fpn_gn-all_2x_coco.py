@@ -4,14 +4,13 @@ _base_ = [
 ]
 norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 # GN in the backbone, the FPN, a 4conv1fc box head and the mask head (the Detectron GN recipe).
-# Pre-trained weights: mmdetection starts from open-mmlab://detectron/resnet50_gn.
-# segdet never downloads at run time, so init_cfg is None (random init); to start from a
-# local copy: --cfg-options model.backbone.pretrained=checkpoints/<file>.pth (docs/config.md).
+# ImageNet weights as in mmdetection (found or downloaded: docs/model_zoo.md).
 model = dict(
     data_preprocessor=dict(mean=[103.530, 116.280, 123.675], std=[1.0, 1.0, 1.0],
                            bgr_to_rgb=False),
     backbone=dict(norm_cfg=norm_cfg,
-                  init_cfg=None),
+                  init_cfg=dict(type='Pretrained',
+                                checkpoint='open-mmlab://detectron/resnet50_gn')),
     neck=dict(norm_cfg=norm_cfg),
     roi_head=dict(
         bbox_head=dict(type='Shared4Conv1FCBBoxHead', conv_out_channels=256,

@@ -1,7 +1,5 @@
 _base_ = './mask-rcnn_r50_fpn_1x_coco.py'
-# Pre-trained weights: mmdetection starts from torchvision://resnet101.
-# segdet never downloads at run time, so init_cfg is None (random init); to start from a
-# local copy: --cfg-options model.backbone.pretrained=checkpoints/<file>.pth (docs/config.md).
+# ImageNet weights as in mmdetection (found or downloaded: docs/model_zoo.md).
 model = dict(
     backbone=dict(depth=101,
-                  init_cfg=None))
+                  init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')))

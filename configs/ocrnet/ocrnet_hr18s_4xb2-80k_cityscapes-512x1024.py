@@ -1,8 +1,8 @@
 # OCRNet, HRNetV2p-W18-Small (fewer blocks and modules than W18), Cityscapes 512x1024,
 # 80k iterations.
 _base_ = './ocrnet_hr18_4xb2-80k_cityscapes-512x1024.py'
-# ImageNet init (mmseg: open-mmlab://msra/hrnetv2_w18_small): set pretrained to a local file.
 model = dict(
+    pretrained='open-mmlab://msra/hrnetv2_w18_small',
     backbone=dict(
         extra=dict(
             stage1=dict(num_blocks=(2, )),

@@ -22,9 +22,10 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from segdet.engine import register_all_modules
+from segdet.engine import (check_checkpoint_fits, load_uri, register_all_modules,
+                           without_pretrained)
 from segdet.registry import DATASETS, MODELS, TRANSFORMS
 from segdet.structures import DataSample
 from segdet.utils import load_config, revert_sync_bn_cfg
@@ -62,32 +63,41 @@ def _dataset_meta(cfg: Config, checkpoint_meta: Optional[dict]) -> dict:
 
 
 def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
-               device: str = 'cpu', cfg_options: Optional[dict] = None) -> torch.nn.Module:
+               device: str = 'cpu', cfg_options: Optional[dict] = None,
+               allow_partial: bool = False) -> torch.nn.Module:
     """Build a model from a config, load weights, and put it in eval mode on ``device``.
 
     Args:
         config: Config file or ``Config``.
-        checkpoint: Weights (loaded with segdet's safe loader); None keeps the initialisation.
+        checkpoint: Weights: a local file or a URL (``https://...``, ``open-mmlab://...``;
+            kept in the torch hub cache), loaded with segdet's safe loader; None keeps the
+            initialisation (random weights: the config's pre-trained backbone is not loaded).
         device: 'cpu', 'cuda', 'cuda:1', ...
         cfg_options: Overrides merged into the config, as ``--cfg-options``.
+        allow_partial: Load only what fits when more than 10 % of the model's tensors are
+            missing from the checkpoint or of another shape (default: an error).
 
     Returns:
         The model, with ``model.cfg`` (the resolved config) and ``model.dataset_meta``
         (``classes``, ``palette``).
+
+    Raises:
+        CheckpointMismatchError: (a ValueError) the checkpoint does not fit the model and
+            ``allow_partial`` is False; the message gives the counts and the first names.
+        WeightsNotAvailableError: a URL neither cached nor downloadable.
     """
     register_all_modules(init_default_scope=False)  # the safe checkpoint loader
     cfg = _load_config(config, cfg_options)
-    cfg.model = revert_sync_bn_cfg(cfg.model)
-    if 'pretrained' in cfg.model:
-        cfg.model.pretrained = None
-    if 'backbone' in cfg.model and cfg.model.backbone.get('init_cfg'):
-        cfg.model.backbone.init_cfg = None  # the checkpoint (or nothing) gives the weights
+    # The checkpoint (or nothing) gives the weights: no pre-trained backbone is loaded.
+    cfg.model = without_pretrained(revert_sync_bn_cfg(cfg.model))
     cfg.model.train_cfg = None
     with DefaultScope.overwrite_default_scope('segdet'):
         model = MODELS.build(cfg.model)
     meta = None
     if checkpoint is not None:
-        loaded = load_checkpoint(model, checkpoint, map_location='cpu')
+        loaded, _ = load_uri(checkpoint, map_location='cpu')
+        check_checkpoint_fits(model, loaded, str(checkpoint), allow_partial=allow_partial)
+        _load_checkpoint_to_model(model, loaded)
         meta = loaded.get('meta') if isinstance(loaded, dict) else None
     model.cfg = cfg
     model.dataset_meta = _dataset_meta(cfg, meta)

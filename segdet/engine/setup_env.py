@@ -10,6 +10,7 @@ from mmengine.registry import DefaultScope
 
 from .atomic_io import install_atomic_local_backend
 from .checkpoint import install_safe_checkpoint_loader
+from .hub import install_hub_loaders
 
 SCOPE = 'segdet'
 
@@ -39,7 +40,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     - Imports segdet's module packages (datasets, models, evaluation, engine, visualization),
       so every registry holds segdet's classes before a config is built.
     - Installs the safe checkpoint loader (``weights_only=True`` and an allow-list) as
-      mmengine's ``CheckpointLoader`` for local paths, and
+      mmengine's ``CheckpointLoader`` for local paths; segdet's loaders for
+      ``torchvision://``, ``open-mmlab://``, ``mmcls://`` and ``http(s)://`` (torch hub cache,
+      one offline error naming the file to provide, see :mod:`segdet.engine.hub`); segdet's
+      ``Pretrained`` initializer (logs which weights initialised a module); and
       :class:`~segdet.engine.atomic_io.AtomicLocalBackend` as mmengine's local storage
       backend (atomic checkpoint writes).
     - With ``init_default_scope``, makes 'segdet' mmengine's default scope (with a warning
@@ -60,5 +64,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     install_atomic_local_backend()
     install_safe_checkpoint_loader()
+    install_hub_loaders()
     if init_default_scope:
         _init_default_scope()

@@ -20,6 +20,7 @@ from mmengine.config import Config
 from mmengine.registry import Registry, init_default_scope
 
 from reference_data import MMConfigs
+from segdet.engine import find_pretrained, resolve_url
 from segdet.models.segmentors import BaseSegmentor
 from segdet.registry import (DATA_SAMPLERS, DATASETS, HOOKS, LOOPS, METRICS, MODELS,
                              OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS, TRANSFORMS,
@@ -294,6 +295,29 @@ def test_every_type_is_registered(path):
         _resolve(VISBACKENDS, backend, f'visualizer.vis_backends.{i}', name)
 
 
+@pytest.mark.parametrize('path', EXPERIMENTS, ids=config_id)
+def test_named_weights_resolve(path):
+    """Every pre-trained checkpoint a config names is a URI of mmengine's tables (resolved
+    offline); the demo configs train from scratch."""
+    refs = find_pretrained(load_config(path).model)
+    if path.parent.name == 'demo':
+        assert refs == [], f'{config_id(path)}: the demo configs train from scratch'
+    for ref in refs:
+        url = resolve_url(ref.checkpoint)
+        assert url.startswith('https://') and url.endswith('.pth'), (config_id(path), ref)
+
+
+def test_model_zoo_table_lists_every_named_weight():
+    """docs/model_zoo.md's table: each URI the configs name, with the file it is cached as."""
+    text = (REPO / 'docs' / 'model_zoo.md').read_text()
+    rows = dict(re.findall(r'^\| `([a-z-]+://[^`]+)` \| `([^`]+)` \|', text, re.M))
+    used = {ref.checkpoint for path in EXPERIMENTS
+            for ref in find_pretrained(load_config(path).model)}
+    assert set(rows) == used, f'missing: {used - set(rows)}; not used: {set(rows) - used}'
+    for uri, name in rows.items():
+        assert resolve_url(uri).rsplit('/', 1)[1] == name, uri
+
+
 BASES = sorted((CONFIG_DIR / '_base_').rglob('*.py'))
 
 
@@ -307,7 +331,8 @@ def test_base_file_loads_and_its_types_resolve(path):
         if key in cfg:
             _check_dataloader(cfg[key], key, name)
     if 'model' in cfg and is_segmentation(cfg):
-        assert cfg.model.pretrained is None, f'{name}: segdet never downloads weights'
+        # mmseg's bases start from ImageNet weights that mmengine's tables name.
+        assert resolve_url(cfg.model.pretrained).startswith('https://'), name
         assert cfg.model.data_preprocessor.type == 'SegDataPreProcessor'
         assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
 
@@ -353,11 +378,10 @@ def test_model_builds(path):
 # mmsegmentation's and mmdetection's own configs (the mm_configs fixture): the resolved segdet
 # configs must equal them except for the differences each README documents.
 # max_epochs: a helper variable of mmdet's GN 2x files (segdet inherits schedule_2x instead).
-# Backbone / shared-head init_cfg: mmdet's download pre-trained weights, segdet's are None.
-ALLOWED_DIFFERENCES = ('default_scope', 'model.pretrained',
-                       'env_cfg.flush_denormal', 'custom_hooks', 'default_hooks.checkpoint.',
-                       'max_epochs', 'model.backbone.init_cfg', 'model.roi_head.shared_head.init_cfg')
-ALLOWED_EXTRA_MMSEG = ('tta_model', 'tta_pipeline', 'img_ratios')
+# Pre-trained weights (model.pretrained, backbone / shared-head init_cfg) are not exceptions:
+# segdet's configs name the same ones (docs/model_zoo.md).
+ALLOWED_DIFFERENCES = ('default_scope', 'env_cfg.flush_denormal', 'custom_hooks',
+                       'default_hooks.checkpoint.', 'max_epochs')
 
 
 def _flatten(node: Any, prefix: str = '') -> dict[str, Any]:
@@ -378,6 +402,10 @@ def _flatten(node: Any, prefix: str = '') -> dict[str, Any]:
 NO_TWIN = {
     'faster_rcnn/faster-rcnn_x101-32x8d_fpn_1x_coco.py': 'mmdet ships only the ms-3x version',
     'gn/mask-rcnn_r50-scratch_fpn_gn-all_3x_coco.py': "mmdet's scratch configs are 6x",
+    'faster_rcnn/faster-rcnn_r50_fpn_torchvision-compat_1x_coco.py':
+        "torchvision's inference, for converted torchvision weights",
+    'mask_rcnn/mask-rcnn_r50_fpn_torchvision-compat_1x_coco.py':
+        "torchvision's inference, for converted torchvision weights",
 }
 COMPARED = [p for p in EXPERIMENTS if p.parent.name != 'demo' and config_id(p) not in NO_TWIN]
 
@@ -407,7 +435,7 @@ def test_resolved_config_equals_mmseg(path, mm_configs: MMConfigs):
     their_top = {key.split('.')[0] for key in theirs}
     diffs = []
     for key in sorted(set(ours) | set(theirs)):
-        if key.startswith(ALLOWED_DIFFERENCES + ALLOWED_EXTRA_MMSEG):
+        if key.startswith(ALLOWED_DIFFERENCES):
             continue
         if key.split('.')[0] not in their_top:
             continue  # a helper variable of ours (e.g. hr_channels), not a config key
@@ -415,4 +443,3 @@ def test_resolved_config_equals_mmseg(path, mm_configs: MMConfigs):
             diffs.append(f"{key}: segdet={ours.get(key, '<missing>')!r} "
                          f"mmseg={theirs.get(key, '<missing>')!r}")
     assert not diffs, f'{config_id(path)} differs from {twin}:\n' + '\n'.join(diffs)
-    assert ours.get('model.pretrained') is None

@@ -20,7 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DOCS = ['docs/get_started.md', 'configs/demo/README.md', 'docs/apis.md', 'docs/tools.md',
         'projects/example_project/README.md', 'projects/example_det_project/README.md',
-        'docs/customize_models.md']
+        'docs/customize_models.md', 'docs/model_zoo.md']
 MARK = '<!-- runnable'
 SMALL_DATA = ' --num-train 8 --num-val 4 --size 64'
 SMALL_TRAIN = ('train_cfg.max_iters=2 train_cfg.val_interval=2 default_hooks.checkpoint.interval=2 '

@@ -4,6 +4,7 @@ import types
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.model import BaseTTAModel
 
 from segdet.engine import MemoryFormatHook
 from segdet.engine.runtime import configure_runtime, resolve_channels_last
@@ -95,6 +96,33 @@ def test_memory_format_hook_converts_model_and_inputs() -> None:
     torch.testing.assert_close(net(torch.ones(1, 3, 8, 8)), reference)
     with pytest.raises(ValueError, match='memory_format must be one of'):
         MemoryFormatHook('nhwc')
+
+
+def test_memory_format_hook_converts_the_model_inside_a_tta_wrapper() -> None:
+    # tools/test.py --tta: the TTA model calls the wrapped model, whose inputs must convert.
+    seen = {}
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            seen['input_cl'] = inputs.is_contiguous(memory_format=torch.channels_last)
+            return self.conv(inputs)
+
+        def test_step(self, data):
+            return [self(data['inputs'])]
+
+    class Merge(BaseTTAModel):
+        def merge_preds(self, data_samples_list):
+            return [views[0] for views in data_samples_list]
+
+    tta = Merge(module=Net())
+    MemoryFormatHook().before_test(types.SimpleNamespace(model=tta))
+    assert tta.module.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    tta.test_step(dict(inputs=[torch.randn(2, 3, 8, 8)]))
+    assert seen['input_cl']
 
 
 def test_enable_amp_shared_by_train_and_benchmark() -> None:

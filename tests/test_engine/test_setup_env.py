@@ -18,7 +18,7 @@ PROBE = textwrap.dedent('''
     import json, warnings
     import mmengine.fileio.backends.registry_utils as backends
     from mmengine.fileio import get_file_backend
-    from mmengine.registry import DefaultScope
+    from mmengine.registry import WEIGHT_INITIALIZERS, DefaultScope
     from mmengine.runner.checkpoint import CheckpointLoader
 
     pristine = dict(backend=backends.backends['local'], prefix=backends.prefix_to_backends[''],
@@ -33,6 +33,10 @@ PROBE = textwrap.dedent('''
             backend=backends.backends['local'].__qualname__,
             file_backend=type(get_file_backend('x.pth')).__qualname__,
             loader=CheckpointLoader._schemes[''].__module__,
+            uri_loaders={p: CheckpointLoader._schemes[p].__module__ for p in (
+                'torchvision://', 'modelzoo://', 'open-mmlab://', 'openmmlab://', 'mmcls://',
+                'http://', 'https://')},
+            pretrained_init=WEIGHT_INITIALIZERS.get('Pretrained').__module__,
             scope=None if scope is None else scope.scope_name)
 
     states = dict(before=state())
@@ -73,6 +77,12 @@ def test_import_changes_nothing_and_register_installs_segdet_io() -> None:
     registered = states['registered']
     assert registered['backend'] == registered['file_backend'] == 'AtomicLocalBackend'
     assert registered['loader'] == 'segdet.engine.checkpoint'
+    # torchvision://, open-mmlab://, URLs: mmengine's loaders until registered, then segdet's
+    # (torch hub cache, safe loader, one offline error); likewise the Pretrained initializer.
+    assert set(imported['uri_loaders'].values()) == {'mmengine.runner.checkpoint'}
+    assert imported['pretrained_init'] == 'mmengine.model.weight_init'
+    assert set(registered['uri_loaders'].values()) == {'segdet.engine.hub'}
+    assert registered['pretrained_init'] == 'segdet.engine.pretrained'
     assert not registered['loader_pristine'] and not registered['prefix_pristine']
     assert registered['scope'] is None  # init_default_scope=False leaves the scope alone
     assert states['cached_backend'] == 'AtomicLocalBackend'

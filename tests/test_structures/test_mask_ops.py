@@ -1,9 +1,11 @@
 """Mask targets (RoIAlign crops) and mask pasting on hand-made shapes; RoI bookkeeping."""
 import torch
+from torchvision.models.detection.roi_heads import paste_masks_in_image as tv_paste
 from torchvision.ops import roi_align as tv_roi_align
 
 from segdet.structures.bbox import bbox2roi, clip_boxes, roi_counts, scale_boxes
-from segdet.structures.mask import crop_and_resize_masks, paste_mask, paste_masks_in_image
+from segdet.structures.mask import (crop_and_resize_masks, paste_mask, paste_masks_detectron,
+                                    paste_masks_in_image)
 
 
 def test_bbox2roi_prefixes_the_image_index():
@@ -70,3 +72,17 @@ def test_boxes_to_original_divides_by_the_scale_factor():
         [5, 5, 15, 10, 1, 1, 3, 2]]
     assert boxes_to_original(torch.zeros((0, 4)), dict(scale_factor=(2.0, 2.0))).shape == (0, 4)
     assert torch.equal(boxes_to_original(boxes, {}), boxes)
+
+
+def test_paste_masks_detectron_equals_torchvision_pasting():
+    gen = torch.Generator().manual_seed(0)
+    masks = torch.rand((6, 28, 28), generator=gen)
+    boxes = torch.tensor([[10.3, 5.7, 40.2, 30.9], [0., 0., 3.5, 2.2], [-5., 20., 30., 70.],
+                          [50., 40., 79.9, 59.9], [12.5, 12.5, 13., 13.], [70., 50., 95., 75.]])
+    expected = tv_paste(masks[:, None], boxes, (60, 80), padding=1)[:, 0]
+    assert torch.equal(paste_masks_detectron(masks, boxes, 60, 80, threshold=-1), expected)
+    assert torch.equal(paste_masks_detectron(masks, boxes, 60, 80), expected > 0.5)
+    assert paste_masks_detectron(masks[:0], boxes[:0], 6, 8).shape == (0, 6, 8)
+    # mmdetection's pasting differs at the mask borders only
+    mmdet = paste_masks_in_image(masks, boxes, 60, 80)
+    assert (mmdet != (expected > 0.5)).any()

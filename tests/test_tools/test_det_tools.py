@@ -1,14 +1,24 @@
 """tools/train.py and tools/test.py on a detection config: the demo Mask R-CNN trains a few
 iterations (with --amp) on a tiny COCO-format shapes tree, tools/test.py prints the COCO tables, writes
 COCO results JSON that pycocotools loads, draws [ground truth | prediction] boxes and masks with
---show-dir, and confusion_matrix.py counts its results."""
+--show-dir, and confusion_matrix.py counts its results; --tta merges a flipped and an unflipped
+view."""
+import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
 from pycocotools.coco import COCO
 
 from segdet.datasets.synthetic import write_shapes_coco
+from segdet.engine import register_all_modules
+from segdet.registry import DATASETS, MODELS
 from tool_run_helpers import REPO, cli_options, load_tool, run_tool
 
 DEMO = REPO / 'configs' / 'demo' / 'mask-rcnn_r18_fpn_1xb8-600_shapes-coco.py'
@@ -90,3 +100,38 @@ def test_test_tool_writes_coco_results_and_overlays(trained, tmp_path):
     counts = [names.count(c) for c in ('circle', 'rectangle', 'triangle')]
     assert matrix.shape == (4, 4) and matrix[:3].sum(axis=1).tolist() == counts
     assert (tmp_path / 'cm' / 'confusion_matrix.png').is_file()
+
+
+def test_test_tool_tta_merges_flipped_and_plain_views(trained, tmp_path):
+    """--tta on the demo Mask R-CNN: COCO box and mask results equal a DetTTAModel run here."""
+    root, work, _ = trained
+    out = tmp_path / 'out'
+    done = run_tool('test.py', str(DEMO), str(work / f'iter_{ITERS}.pth'), '--tta', '--work-dir',
+                    str(tmp_path / 'test_work'), '--out', str(out),
+                    '--cfg-options', *cli_options(options(root)))
+    assert done.returncode == 0, done.stderr[-4000:]
+    log = done.stdout + done.stderr
+    assert 'coco/bbox_mAP' in log and 'coco/segm_mAP' in log
+    boxes = json.loads((out / 'results.bbox.json').read_text())
+    assert len(json.loads((out / 'results.segm.json').read_text())) == len(boxes)
+
+    cfg = Config.fromfile(str(DEMO))
+    cfg.merge_from_dict(options(root))
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('segdet'):
+        model = MODELS.build(cfg.model)
+        load_checkpoint(model, str(work / f'iter_{ITERS}.pth'), map_location='cpu', strict=True)
+        tta = MODELS.build(dict(cfg.tta_model, module=model)).eval()
+        dataset = DATASETS.build({**cfg.test_dataloader.dataset, 'pipeline': cfg.tta_pipeline})
+        with torch.no_grad():
+            merged = tta.test_step(pseudo_collate([dataset[i] for i in range(len(dataset))]))
+    assert len(boxes) == sum(len(m.pred_instances) for m in merged) > 0
+    for sample in merged:
+        mine = sample.pred_instances
+        theirs = [b for b in boxes if b['image_id'] == sample.img_id]
+        xyxy = [[x, y, x + w, y + h] for x, y, w, h in (b['bbox'] for b in theirs)]
+        order = np.argsort([-b['score'] for b in theirs], kind='stable')
+        np.testing.assert_allclose(np.array(xyxy).reshape(-1, 4)[order],
+                                   mine.bboxes.numpy(), atol=1e-3)
+        np.testing.assert_allclose([theirs[i]['score'] for i in order], mine.scores.numpy(),
+                                   atol=1e-6)

@@ -3,9 +3,7 @@
 # BN); RoIs are pooled to 14x14 and run through stage 4 (the ResLayer shared head, stride 2),
 # then average-pooled into a linear box head.
 norm_cfg = dict(type='BN', requires_grad=False)
-# Pre-trained weights: mmdetection starts from open-mmlab://detectron2/resnet50_caffe.
-# segdet never downloads at run time, so init_cfg is None (random init); to start from a
-# local copy: --cfg-options model.backbone.pretrained=checkpoints/<file>.pth (docs/config.md).
+# ImageNet weights as in mmdetection (found or downloaded: docs/model_zoo.md).
 model = dict(
     type='FasterRCNN',
     data_preprocessor=dict(
@@ -14,7 +12,7 @@ model = dict(
     backbone=dict(
         type='ResNet', depth=50, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1),
         out_indices=(2, ), frozen_stages=1, norm_cfg=norm_cfg, norm_eval=True, style='caffe',
-        init_cfg=None),
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://detectron2/resnet50_caffe')),
     # 15 anchors per position: 5 sizes (32..512 px) x 3 aspect ratios, all at stride 16.
     rpn_head=dict(
         type='RPNHead', in_channels=1024, feat_channels=1024,
@@ -28,7 +26,8 @@ model = dict(
         type='StandardRoIHead',
         shared_head=dict(type='ResLayer', depth=50, stage=3, stride=2, dilation=1,
                          style='caffe', norm_cfg=norm_cfg, norm_eval=True,
-                         init_cfg=None),
+                         init_cfg=dict(type='Pretrained',
+                                       checkpoint='open-mmlab://detectron2/resnet50_caffe')),
         bbox_roi_extractor=dict(
             type='SingleRoIExtractor',
             roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),

@@ -4,9 +4,7 @@
 # then average-pooled into a linear box head. The mask head reuses those 7x7 RoI features
 # (no mask RoI extractor, no convs): one 2x deconv to 14x14 masks.
 norm_cfg = dict(type='BN', requires_grad=False)
-# Pre-trained weights: mmdetection starts from open-mmlab://detectron2/resnet50_caffe.
-# segdet never downloads at run time, so init_cfg is None (random init); to start from a
-# local copy: --cfg-options model.backbone.pretrained=checkpoints/<file>.pth (docs/config.md).
+# ImageNet weights as in mmdetection (found or downloaded: docs/model_zoo.md).
 model = dict(
     type='MaskRCNN',
     data_preprocessor=dict(
@@ -15,7 +13,7 @@ model = dict(
     backbone=dict(
         type='ResNet', depth=50, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1),
         out_indices=(2, ), frozen_stages=1, norm_cfg=norm_cfg, norm_eval=True, style='caffe',
-        init_cfg=None),
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://detectron2/resnet50_caffe')),
     # 15 anchors per position: 5 sizes (32..512 px) x 3 aspect ratios, all at stride 16.
     rpn_head=dict(
         type='RPNHead', in_channels=1024, feat_channels=1024,

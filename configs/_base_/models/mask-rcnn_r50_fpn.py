@@ -2,9 +2,7 @@
 # R-CNN plus a 4-conv FCN mask head on 14x14 RoIAlign features, 28x28 mask targets.
 # Images are normalised with the torchvision ImageNet statistics in RGB order and padded to a
 # multiple of 32 (five FPN levels, strides 4..64).
-# Pre-trained weights: mmdetection starts from torchvision://resnet50.
-# segdet never downloads at run time, so init_cfg is None (random init); to start from a
-# local copy: --cfg-options model.backbone.pretrained=checkpoints/<file>.pth (docs/config.md).
+# ImageNet weights as in mmdetection (found or downloaded: docs/model_zoo.md).
 model = dict(
     type='MaskRCNN',
     data_preprocessor=dict(
@@ -14,7 +12,7 @@ model = dict(
     backbone=dict(
         type='ResNet', depth=50, num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=1,
         norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True, style='pytorch',
-        init_cfg=None),
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
     neck=dict(type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=5),
     # One anchor size per level (8 x stride) at three aspect ratios.
     rpn_head=dict(

@@ -10,16 +10,13 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255)
-# Backbone weights: segdet never downloads at run time, so `pretrained` is None (random
-# init). To start from ImageNet weights, download an HRNetV2-W18 checkpoint yourself (e.g.
-# mmseg's open-mmlab://msra/hrnetv2_w18) and set, in the experiment config or with
-# --cfg-options,  model = dict(pretrained='checkpoints/hrnetv2_w18.pth')
-# which becomes the backbone's init_cfg=dict(type='Pretrained', checkpoint=...).
+# ImageNet HRNetV2-W18 weights as in mmsegmentation (found or downloaded: docs/model_zoo.md);
+# `pretrained` becomes the backbone's init_cfg=dict(type='Pretrained', checkpoint=...).
 model = dict(
     type='CascadeEncoderDecoder',
     data_preprocessor=data_preprocessor,
     num_stages=2,
-    pretrained=None,
+    pretrained='open-mmlab://msra/hrnetv2_w18',
     backbone=dict(
         type='HRNet',
         norm_cfg=norm_cfg,

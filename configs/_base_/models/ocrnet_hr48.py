@@ -4,8 +4,8 @@
 _base_ = './ocrnet_hr18.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 hr_channels = [48, 96, 192, 384]
-# ImageNet init (mmseg: open-mmlab://msra/hrnetv2_w48): set pretrained to a local file.
 model = dict(
+    pretrained='open-mmlab://msra/hrnetv2_w48',
     backbone=dict(
         extra=dict(
             stage2=dict(num_channels=(48, 96)),

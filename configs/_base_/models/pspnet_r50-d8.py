@@ -8,15 +8,12 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255)
-# Backbone weights: segdet never downloads at run time, so `pretrained` is None (random
-# init). To start from ImageNet weights, download a ResNet-50-V1c checkpoint yourself (e.g.
-# mmseg's open-mmlab://resnet50_v1c) and set, in the experiment config or with --cfg-options,
-#   model = dict(pretrained='checkpoints/resnet50_v1c.pth')
-# which becomes the backbone's init_cfg=dict(type='Pretrained', checkpoint=...).
+# ImageNet ResNet-50-V1c weights as in mmsegmentation (found or downloaded: docs/model_zoo.md);
+# `pretrained` becomes the backbone's init_cfg=dict(type='Pretrained', checkpoint=...).
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    pretrained=None,
+    pretrained='open-mmlab://resnet50_v1c',
     backbone=dict(
         type='ResNetV1c',
         depth=50,

@@ -8,6 +8,7 @@ from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
 
 from segdet.engine.hooks.memory_format_hook import to_memory_format
+from segdet.engine.pretrained import without_pretrained
 from segdet.registry import MODELS
 from .inputs import is_detector
 
@@ -37,7 +38,8 @@ def build_benchmark_model(cfg: Config, checkpoint: Optional[str] = None, device:
     Args:
         cfg: The resolved config.
         checkpoint: Weights to load; None keeps the config's initialisation (``init_weights``,
-            with its per-parameter INFO log silenced).
+            with its per-parameter INFO log silenced) without its pre-trained weights: random
+            weights time the same, and a benchmark needs no download.
         device: Where to put the model.
         fuse_conv_bn: Fold eval-mode BatchNorm into the preceding convs (inference only).
         channels_last: Convert the model and its inputs to channels_last.
@@ -45,7 +47,7 @@ def build_benchmark_model(cfg: Config, checkpoint: Optional[str] = None, device:
     Returns:
         (model, number of folded BatchNorm layers, or None without ``fuse_conv_bn``).
     """
-    model = MODELS.build(cfg.model)
+    model = MODELS.build(cfg.model if checkpoint else without_pretrained(cfg.model))
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location='cpu')
     elif hasattr(model, 'init_weights'):

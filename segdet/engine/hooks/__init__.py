@@ -1,4 +1,5 @@
 """Hooks: crash-safe checkpoints, training guards, early stop at a target, visualisation."""
+from .checkpoint_fit_hook import CheckpointFitHook
 from .checkpoint_hook import CheckpointHook
 from .invalid_loss_hook import CheckInvalidLossHook, NonFiniteLossError, non_finite_terms
 from .memory_format_hook import MemoryFormatHook
@@ -9,8 +10,8 @@ from .target_metric_stop_hook import TargetMetricStopHook, targets_reached
 from .visualization_hook import DetVisualizationHook, SegVisualizationHook, VisualizationHook
 
 __all__ = [
-    'CheckpointHook', 'CheckInvalidLossHook', 'NonFiniteLossError', 'non_finite_terms',
-    'MemoryFormatHook', 'SegVisualizationHook', 'SkippedSamplesHook', 'skipped_in_batch',
+    'CheckpointFitHook', 'CheckpointHook', 'CheckInvalidLossHook', 'NonFiniteLossError',
+    'non_finite_terms', 'MemoryFormatHook', 'SegVisualizationHook', 'SkippedSamplesHook', 'skipped_in_batch',
     'SyncNormBuffersHook', 'all_reduce_float_buffers', 'TargetMetricStopHook', 'targets_reached',
     'TrainBenchmarkHook', 'VisualizationHook', 'DetVisualizationHook'
 ]

@@ -8,7 +8,7 @@ enter the model. Modules without 4-D parameters are unaffected.
 """
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 
 from segdet.registry import HOOKS
 
@@ -63,6 +63,8 @@ class MemoryFormatHook(Hook):
         if self._converted:
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the wrapped model runs
+            model = model.module
         to_memory_format(model, self.memory_format)
         self._converted = True
 

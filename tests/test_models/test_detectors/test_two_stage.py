@@ -114,8 +114,11 @@ def test_c4_mask_rcnn_shares_the_roi_features_with_its_mask_head():
     from mmengine.config import Config
 
     from detection_fixtures import REPO_CONFIGS
+    from segdet.engine import without_pretrained
     init_default_scope('segdet')
-    cfg = Config.fromfile(str(REPO_CONFIGS / '_base_/models/mask-rcnn_r50-caffe-c4.py')).model
+    # Without the config's ImageNet weights (no test downloads): random initialisation.
+    cfg = without_pretrained(
+        Config.fromfile(str(REPO_CONFIGS / '_base_/models/mask-rcnn_r50-caffe-c4.py')).model)
     cfg.roi_head.bbox_head.num_classes = cfg.roi_head.mask_head.num_classes = 3
     cfg.train_cfg.rpn.sampler.num = 32
     cfg.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=50)

@@ -142,6 +142,16 @@ def test_mask_head_loss_and_target_and_predict_by_feat():
     probs = head.predict_by_feat(preds[:1], [results[0].clone()], metas[:1],
                                  dict(mask_thr_binary=0.5), activate_map=True)
     assert probs[0].masks.shape == (1, 32, 32)
+    # test_cfg.mask_paste: Detectron's / torchvision's pasting for their converted weights
+    detectron = head.predict_by_feat(preds[:1], [results[0].clone()], metas[:1],
+                                     dict(mask_thr_binary=0.5, mask_paste='detectron'))
+    masks = detectron[0].masks
+    assert masks.shape == (1, 32, 32) and bool(masks[0, 2:14, 2:14].all())
+    assert not bool(masks[0, 18:].any())
+    with pytest.raises(ValueError, match=r"mask_paste must be one of \['detectron', "
+                                         r"'grid_sample'\], got 'cv2'"):
+        head.predict_by_feat(preds[:1], [results[0].clone()], metas[:1],
+                             dict(mask_thr_binary=0.5, mask_paste='cv2'))
 
 
 def test_add_pred_to_datasample_returns_new_samples():

@@ -10,8 +10,12 @@ from torch import Tensor
 
 from segdet.registry import MODELS
 from segdet.structures.bbox import boxes_to_original
-from segdet.structures.mask import crop_and_resize_masks, paste_masks_in_image
+from segdet.structures.mask import (crop_and_resize_masks, paste_masks_detectron,
+                                    paste_masks_in_image)
 from segdet.utils import as_config_dict
+
+# test_cfg.mask_paste: how RoI masks are put into the image (see _predict_by_feat_single).
+MASK_PASTE = {'grid_sample': paste_masks_in_image, 'detectron': paste_masks_detectron}
 
 
 @MODELS.register_module()
@@ -124,7 +128,10 @@ class FCNMaskHead(BaseModule):
             results_list: Per image detections (``bboxes`` in input pixels, ``labels``);
                 each gets its ``masks`` set.
             batch_img_metas: Per image metainfo.
-            rcnn_test_cfg: ``mask_thr_binary``.
+            rcnn_test_cfg: ``mask_thr_binary``; ``mask_paste``: ``'grid_sample'``
+                (default, mmdetection's pasting) or ``'detectron'`` (Detectron's,
+                maskrcnn-benchmark's and torchvision's, for their converted weights; see
+                ``segdet.structures.mask.paste_masks_detectron``).
             rescale: Paste at ``ori_shape`` (boxes divided by ``scale_factor``) instead of
                 ``img_shape``.
 
@@ -165,5 +172,9 @@ class FCNMaskHead(BaseModule):
             probs = probs[torch.arange(probs.size(0), device=probs.device), labels]
         else:
             probs = probs[:, 0]
-        return paste_masks_in_image(probs, bboxes, int(img_h), int(img_w),
-                                    cfg.get('mask_thr_binary', 0.5))
+        mode = cfg.get('mask_paste', 'grid_sample')
+        if mode not in MASK_PASTE:
+            raise ValueError(f'{type(self).__name__}: test_cfg.mask_paste must be one of '
+                             f'{sorted(MASK_PASTE)}, got {mode!r}')
+        return MASK_PASTE[mode](probs, bboxes, int(img_h), int(img_w),
+                                cfg.get('mask_thr_binary', 0.5))

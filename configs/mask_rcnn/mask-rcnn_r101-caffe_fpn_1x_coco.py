@@ -1,0 +1,6 @@
+_base_ = './mask-rcnn_r50-caffe_fpn_1x_coco.py'
+# ImageNet weights as in mmdetection (found or downloaded: docs/model_zoo.md).
+model = dict(
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://detectron2/resnet101_caffe')))
