@@ -29,8 +29,8 @@ def state_dict_reference_names(subfolder: str = '') -> list[str]:
     """Sorted names (file stems) of the reference files directly in ``state_dict_keys/``.
 
     Args:
-        subfolder: e.g. ``'zoo'`` for the methods whose configs are not in segdet yet; the
-            default lists only the top-level files, which the key tests cover one by one.
+        subfolder: a folder below ``state_dict_keys/``; the default lists the top-level
+            files, which the key tests cover one by one.
 
     Raises:
         FileNotFoundError: the folder is missing (a broken checkout).
@@ -44,7 +44,7 @@ def state_dict_reference_names(subfolder: str = '') -> list[str]:
 
 def state_dict_reference(name: str) -> dict:
     """The reference file ``name`` (e.g. ``'fcn_r50-d8_4xb2-40k_cityscapes-512x1024'`` or
-    ``'zoo/ann_r50-d8_4xb2-80k_cityscapes-512x1024'``), parsed.
+    ``'ann_r50-d8_4xb2-80k_cityscapes-512x1024'``), parsed.
 
     Returns:
         ``{'source': str, 'note': str, 'num_keys': int, 'keys': {key: shape}}``, the keys in the

@@ -13,14 +13,14 @@ from reference_data import (STATE_DICT_KEYS_DIR, ConfigsUnavailable, MMConfigs, 
                             mm_configs_or_skip, state_dict_keys, state_dict_reference,
                             state_dict_reference_names)
 
-ALL_NAMES = state_dict_reference_names() + [
-    f'zoo/{name}' for name in state_dict_reference_names('zoo')]
+ALL_NAMES = state_dict_reference_names()
 
 
 def test_reference_folder_layout():
     assert (STATE_DICT_KEYS_DIR / 'README.md').is_file()
-    assert state_dict_reference_names() and state_dict_reference_names('zoo')
-    assert 'zoo' not in state_dict_reference_names()
+    assert state_dict_reference_names()
+    # the model-zoo references all have their configs now: none waits in a subfolder
+    assert not [p for p in STATE_DICT_KEYS_DIR.iterdir() if p.is_dir()]
     with pytest.raises(FileNotFoundError, match='no-such-folder'):
         state_dict_reference_names('no-such-folder')
 

@@ -4,7 +4,7 @@ missing or unexpected keys (docs/design.md#checkpoint-compatibility).
 
 The references are the JSON files directly under ``tests/data/state_dict_keys/`` (read through
 ``reference_data``; ``{"keys": {name: shape, ...}, "num_keys": N, "source": ...}``). Every one of
-them is a test case here; the ``zoo/`` subfolder holds methods whose configs are not in segdet yet.
+them is a test case here.
 """
 from pathlib import Path
 
@@ -18,7 +18,14 @@ from segdet.registry import MODELS
 from segdet.utils import revert_sync_bn_cfg
 
 REPO = Path(__file__).resolve().parents[2]
-ALGORITHMS = ('fcn', 'pspnet', 'deeplabv3', 'deeplabv3plus', 'ocrnet')
+ALGORITHMS = ('fcn', 'pspnet', 'deeplabv3', 'deeplabv3plus', 'ocrnet', 'upernet', 'psanet',
+              'nonlocal', 'encnet', 'ccnet', 'danet', 'apcnet', 'gcnet', 'dmnet', 'ann',
+              'emanet', 'dnl', 'fpn', 'pointrend', 'resnest', 'mobilenet-v2-d8',
+              'mobilenet-v3-d8', 'fast', 'cgnet', 'bisenetv2')
+# mmsegmentation's folder of a config whose name prefix differs from the folder name.
+SEG_FOLDERS = {'nonlocal': 'nonlocal_net', 'dnl': 'dnlnet', 'fpn': 'sem_fpn',
+               'pointrend': 'point_rend', 'mobilenet-v2-d8': 'mobilenet_v2',
+               'mobilenet-v3-d8': 'mobilenet_v3', 'fast': 'fastscnn'}
 MAX_LISTED = 25
 
 REF_NAMES = state_dict_reference_names()
@@ -29,6 +36,14 @@ DET_FOLDERS = (('gn-ws-all', 'gn+ws'), ('gn-all', 'gn'), ('faster-rcnn', 'faster
                ('mask-rcnn', 'mask_rcnn'))
 DET_REF_FILES = [STATE_DICT_KEYS_DIR / f'{name}.json' for name in REF_NAMES
                  if name.startswith(('faster-rcnn', 'mask-rcnn'))]
+
+
+def seg_config_path(stem: str) -> Path:
+    """configs/<folder>/<stem>.py for an mmsegmentation reference file stem (HRNet's FCN
+    configs live in hrnet/)."""
+    prefix = stem.split('_')[0]
+    folder = 'hrnet' if stem.startswith('fcn_hr') else SEG_FOLDERS.get(prefix, prefix)
+    return REPO / 'configs' / folder / f'{stem}.py'
 
 
 def det_config_path(stem: str) -> Path:
@@ -80,7 +95,7 @@ def model_keys(config: Path) -> dict[str, list[int]]:
 def test_state_dict_keys_match_mmseg(ref_file):
     if ref_file is None:
         pytest.fail(f'{STATE_DICT_KEYS_DIR} holds no reference for any of {ALGORITHMS}')
-    config = REPO / 'configs' / ref_file.stem.split('_')[0] / f'{ref_file.stem}.py'
+    config = seg_config_path(ref_file.stem)
     assert config.is_file(), f'{ref_file.name} has no segdet config {config}'
     ref = state_dict_reference(ref_file.stem)
     got = model_keys(config)
@@ -106,7 +121,6 @@ def test_state_dict_keys_match_mmdet(ref_file):
 
 
 def test_every_top_level_reference_is_a_case():
-    """A reference file added directly under state_dict_keys/ is compared to a config above
-    (the methods still without configs wait in zoo/)."""
+    """Every reference file under state_dict_keys/ is compared to a config above."""
     cases = {p.stem for p in REF_FILES + DET_REF_FILES}
     assert cases == set(REF_NAMES), f'reference files with no key test: {set(REF_NAMES) - cases}'

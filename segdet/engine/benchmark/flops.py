@@ -118,6 +118,25 @@ class FlopCount:
         return asdict(self)
 
 
+def attention_macs(inputs: list, outputs: list) -> int:
+    """FlopAnalyzer handle of ``aten::scaled_dot_product_attention``: the two matrix products
+    (B x L x S x E for Q K^T, B x L x S x Ev for the weighted sum); the softmax is not counted,
+    like other element-wise operators.
+
+    Args:
+        inputs: The traced op's inputs; the first three are Q (..., L, E), K (..., S, E),
+            V (..., S, Ev).
+        outputs: Unused.
+    """
+    from mmengine.analysis.jit_handles import get_shape
+
+    q, k, v = (get_shape(x) for x in inputs[:3])
+    batch = 1
+    for size in q[:-2]:
+        batch *= size
+    return batch * q[-2] * k[-2] * (q[-1] + v[-1])
+
+
 def count_flops(model: nn.Module, inputs: Union[Tensor, tuple],
                 fn: Optional[Callable[..., Any]] = None) -> FlopCount:
     """Count FLOPs with ``mmengine.analysis.FlopAnalyzer`` (a JIT trace of one call).
@@ -139,6 +158,7 @@ def count_flops(model: nn.Module, inputs: Union[Tensor, tuple],
     inputs = inputs if isinstance(inputs, tuple) else (inputs, )
     target = model if fn is None else _CallableModule(fn, model)
     analyzer = FlopAnalyzer(target, inputs)
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', attention_macs)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     with warnings.catch_warnings(), torch.no_grad():

@@ -21,6 +21,15 @@ class BaseCascadeDecodeHead(BaseDecodeHead, metaclass=ABCMeta):
                 prev_output: Tensor) -> Tensor:
         """Args: features, previous logits. Returns: (N, out_channels, h, w) logits."""
 
+    def forward_tensor(self, inputs: Sequence[Tensor], prev_output: Tensor,
+                       test_cfg: Optional[dict] = None) -> Tensor:
+        """The logits this stage gives in the segmentor's tensor mode (``_forward``).
+
+        ``forward(inputs, prev_output)`` here; a head whose ``forward`` works on something
+        else (PointRend's point head classifies sampled points) overrides it.
+        """
+        return self.forward(inputs, prev_output)
+
     def loss(self, inputs: Sequence[Tensor], prev_output: Tensor,  # type: ignore[override]
              batch_data_samples: SampleList,
              train_cfg: Optional[dict] = None) -> dict[str, Tensor]:

@@ -24,6 +24,7 @@ from segdet.structures import SampleList
 from segdet.utils.arg_checks import check_int
 
 from ..losses import accuracy, binary_accuracy
+from ..task_modules.samplers import build_pixel_sampler
 
 INPUT_TRANSFORMS = ('resize_concat', 'multiple_select')
 # mmseg's default for a one-channel (binary) head without a threshold.
@@ -111,7 +112,9 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
         loss_decode: A loss config or a list of them; each loss's ``loss_name`` is its key
             (losses sharing a name are summed).
         ignore_index: Label value ignored by the losses and the accuracy.
-        sampler: Pixel sampler (OHEM); not supported, must be None.
+        sampler: Pixel sampler config, e.g. ``dict(type='OHEMPixelSampler', thresh=0.7,
+            min_kept=10000)``, built with this head as ``context``; its per-pixel weights
+            weight every loss. None: every pixel weighs 1.
         align_corners: ``align_corners`` of every bilinear resize of the head.
         init_cfg: Initialisation config (normal std 0.01 on ``conv_seg`` by default).
     """
@@ -150,10 +153,6 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
             warnings.warn(f'{name}: threshold not set for the binary head (out_channels=1); '
                           f'using {_DEFAULT_BINARY_THRESHOLD}')
             threshold = _DEFAULT_BINARY_THRESHOLD
-        if sampler is not None:
-            raise NotImplementedError(f'{name}: sampler={sampler!r} (OHEM pixel sampling) is not '
-                                      'supported by segdet; remove the `sampler` key from the '
-                                      'decode head config')
         if dropout_ratio >= 1:
             raise ValueError(f'{name}: dropout_ratio must be < 1 (<= 0 disables dropout), got '
                              f'{dropout_ratio}')
@@ -166,9 +165,10 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
         self.norm_cfg = copy.deepcopy(norm_cfg)
         self.act_cfg = copy.deepcopy(act_cfg)
         self.ignore_index = ignore_index
-        self.sampler = None
         self.align_corners = align_corners
         self.loss_decode = self._build_losses(loss_decode)
+        self.sampler = (None if sampler is None
+                        else build_pixel_sampler(copy.deepcopy(sampler), context=self))
 
         self.conv_seg = nn.Conv2d(channels, out_channels, kernel_size=1)
         self.dropout = nn.Dropout2d(dropout_ratio) if dropout_ratio > 0 else None
@@ -286,7 +286,8 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
         """Losses of logits against the stacked ground truth.
 
         The logits are cast to float32 and resized (bilinear, ``align_corners``) to the label
-        size, and every loss runs with autocast off.
+        size, and every loss runs with autocast off. With a ``sampler``, its (N, H, W) pixel
+        weights are every loss's ``weight``.
 
         Args:
             seg_logits: (N, out_channels, h, w) logits from ``forward``.
@@ -302,8 +303,10 @@ class BaseDecodeHead(BaseModule, metaclass=ABCMeta):
             if seg_logits.shape[2:] != seg_label.shape[1:]:
                 seg_logits = resize(seg_logits, size=seg_label.shape[1:], mode='bilinear',
                                     align_corners=self.align_corners)
+            seg_weight = (None if self.sampler is None
+                          else self.sampler.sample(seg_logits, seg_label))
             for loss_module in self._loss_modules():
-                value = loss_module(seg_logits, seg_label, weight=None,
+                value = loss_module(seg_logits, seg_label, weight=seg_weight,
                                     ignore_index=self.ignore_index)
                 key = loss_module.loss_name
                 losses[key] = losses[key] + value if key in losses else value

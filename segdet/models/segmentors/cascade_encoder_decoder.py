@@ -73,5 +73,5 @@ class CascadeEncoderDecoder(EncoderDecoder):
         x = self.extract_feat(inputs)
         out = self.decode_head[0].forward(x)
         for head in self.decode_head[1:]:
-            out = head.forward(x, out)
+            out = head.forward_tensor(x, out, self.test_cfg)
         return out

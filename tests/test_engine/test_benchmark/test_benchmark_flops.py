@@ -43,3 +43,15 @@ def test_measure_matmul_throughput_structure() -> None:
                                               for r in result['sizes'].values()) > 0
     assert result['peak_size'] in (32, 64) and result['dtype'] == 'float32'
     assert len(lines) == 2 and lines[0].startswith('matmul 32x32 float32:')
+
+
+def test_scaled_dot_product_attention_is_counted_as_its_two_matmuls() -> None:
+    class Attention(nn.Module):
+        def forward(self, q, k, v):
+            return torch.nn.functional.scaled_dot_product_attention(q, k, v)
+
+    q, k, v = torch.rand(2, 3, 5, 4), torch.rand(2, 3, 7, 4), torch.rand(2, 3, 7, 6)
+    result = count_flops(Attention(), (q, k, v))
+    # Q K^T: 2*3 x 5 x 7 x 4 MACs; weights V: 2*3 x 5 x 7 x 6 MACs
+    assert result.macs == 6 * 5 * 7 * (4 + 6)
+    assert 'aten::scaled_dot_product_attention' not in result.unsupported_ops

@@ -209,7 +209,7 @@ def test_init_weights_normal_conv_seg():
     (dict(num_classes=0), ValueError, 'num_classes'),
     (dict(channels=0), ValueError, 'channels'),
     (dict(dropout_ratio=1.0), ValueError, 'dropout_ratio'),
-    (dict(sampler=dict(type='OHEMPixelSampler')), NotImplementedError, 'sampler'),
+    (dict(sampler=dict(type='OHEMPixelSampler', min_kept=1)), ValueError, 'min_kept'),
     (dict(loss_decode='CrossEntropyLoss'), TypeError, 'loss_decode'),
     (dict(num_classes=2, out_channels=1, threshold=0.5), ValueError, 'use_sigmoid'),
 ])

@@ -1,0 +1,3 @@
+# As nonlocal_r50-d8_4xb4-20k_voc12aug-512x512, with a ResNet-101-V1c-D8 backbone.
+_base_ = './nonlocal_r50-d8_4xb4-20k_voc12aug-512x512.py'
+model = dict(pretrained='open-mmlab://resnet101_v1c', backbone=dict(depth=101))

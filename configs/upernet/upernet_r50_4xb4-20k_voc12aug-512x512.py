@@ -1,0 +1,11 @@
+# UPerNet, ResNet-50-V1c, VOC 2012 + aug, 512x512 crops, 20k iterations, 4 GPUs x 4 images.
+_base_ = [
+    '../_base_/models/upernet_r50.py', '../_base_/datasets/pascal_voc12_aug.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_20k.py'
+]
+crop_size = (512, 512)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(num_classes=21),
+    auxiliary_head=dict(num_classes=21))
