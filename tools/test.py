@@ -1,5 +1,8 @@
 """Evaluate a checkpoint:
-``python tools/test.py CONFIG CHECKPOINT [--mode whole|slide] [--tta]``."""
+``python tools/test.py CONFIG CHECKPOINT [--mode whole|slide] [--tta] [--no-fuse-conv-bn]``.
+
+BatchNorm is folded into the preceding convolutions before testing unless ``--no-fuse-conv-bn``
+(:class:`segdet.engine.hooks.FuseConvBNHook`; the log gives the number folded)."""
 import argparse
 import os
 import os.path as osp
@@ -50,6 +53,10 @@ def parse_args() -> argparse.Namespace:
                         '`tta_model` and test on its `tta_pipeline` (segmentation: multi-scale '
                         '+ flip, probabilities averaged; detection: flip, boxes re-NMSed); '
                         '--cfg-options img_ratios=[...] sets the scales')
+    parser.add_argument('--fuse-conv-bn', action=argparse.BooleanOptionalAction, default=True,
+                        help='fold every BatchNorm that follows a conv into that conv before '
+                        'testing (default; same predictions up to float rounding, faster); '
+                        'SyncBN and GN are kept. --no-fuse-conv-bn: test the model as built')
     parser.add_argument('--amp', action='store_true', help='run inference under autocast')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='model and inputs in channels_last (default: the config\'s '
@@ -127,6 +134,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
         apply_tta(cfg, (args.cfg_options or {}).get('img_ratios'))
     # Every cheap check above runs before a URL checkpoint is fetched (cache or download).
     cfg.load_from = local_checkpoint(args.checkpoint)
+    if args.fuse_conv_bn:  # on before_test, after the checkpoint is loaded
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(type='FuseConvBNHook')]
     if not args.allow_partial_checkpoint:  # a checkpoint of another model is an error
         hooks = list(cfg.get('custom_hooks') or [])
         cfg.custom_hooks = hooks + [dict(type='CheckpointFitHook')]

@@ -24,8 +24,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from segdet.engine import (check_checkpoint_fits, load_uri, register_all_modules,
-                           without_pretrained)
+from segdet.engine import (check_checkpoint_fits, fold_eval_batchnorm, load_uri,
+                           register_all_modules, without_pretrained)
 from segdet.registry import DATASETS, MODELS, TRANSFORMS
 from segdet.structures import DataSample
 from segdet.utils import load_config, revert_sync_bn_cfg
@@ -64,8 +64,14 @@ def _dataset_meta(cfg: Config, checkpoint_meta: Optional[dict]) -> dict:
 
 def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
                device: str = 'cpu', cfg_options: Optional[dict] = None,
-               allow_partial: bool = False) -> torch.nn.Module:
+               allow_partial: bool = False, fuse_conv_bn: bool = True) -> torch.nn.Module:
     """Build a model from a config, load weights, and put it in eval mode on ``device``.
+
+    The model is for inference: by default every BatchNorm that a conv feeds is folded into
+    that conv (:func:`segdet.engine.fold_eval_batchnorm`: pairs traced on a probe forward,
+    outputs checked; predictions equal the unfused model's up to float rounding, ~1e-6 on
+    logits) and replaced by ``nn.Identity``, so it must not be trained;
+    ``fuse_conv_bn=False`` keeps the model as built (to fine-tune or inspect it).
 
     Args:
         config: Config file or ``Config``.
@@ -76,10 +82,13 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
         cfg_options: Overrides merged into the config, as ``--cfg-options``.
         allow_partial: Load only what fits when more than 10 % of the model's tensors are
             missing from the checkpoint or of another shape (default: an error).
+        fuse_conv_bn: Fold BatchNorm into the preceding convs (default); SyncBN is reverted to
+            BatchNorm by the build (one process) and GroupNorm is kept.
 
     Returns:
-        The model, with ``model.cfg`` (the resolved config) and ``model.dataset_meta``
-        (``classes``, ``palette``).
+        The model, in eval mode, with ``model.cfg`` (the resolved config),
+        ``model.dataset_meta`` (``classes``, ``palette``) and ``model.fused_batchnorms`` (int:
+        the number of BatchNorm layers folded; 0 with ``fuse_conv_bn=False``).
 
     Raises:
         CheckpointMismatchError: (a ValueError) the checkpoint does not fit the model and
@@ -101,7 +110,9 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
         meta = loaded.get('meta') if isinstance(loaded, dict) else None
     model.cfg = cfg
     model.dataset_meta = _dataset_meta(cfg, meta)
-    return model.to(device).eval()
+    model.to(device).eval()
+    model.fused_batchnorms = fold_eval_batchnorm(model) if fuse_conv_bn else 0
+    return model
 
 
 def _inference_pipeline(cfg: Config, from_array: bool) -> Compose:

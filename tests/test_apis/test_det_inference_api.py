@@ -20,7 +20,9 @@ DEMO = REPO / 'configs' / 'demo' / 'mask-rcnn_r18_fpn_1xb8-600_shapes-coco.py'
 def model():
     torch.manual_seed(0)
     # score_thr 0: random weights still give detections to check the contract on
-    return init_model(str(DEMO), cfg_options={'model.test_cfg.rcnn.score_thr': 0.0})
+    # unfused: its state_dict is saved as a checkpoint of the demo config below
+    return init_model(str(DEMO), cfg_options={'model.test_cfg.rcnn.score_thr': 0.0},
+                      fuse_conv_bn=False)
 
 
 def test_detector_predicts_instances_at_the_image_size(model, tmp_path):

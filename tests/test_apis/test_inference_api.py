@@ -30,7 +30,7 @@ def images(tmp_path_factory) -> list[Path]:
 @pytest.fixture(scope='module')
 def model_and_ckpt(tmp_path_factory):
     torch.manual_seed(0)
-    model = init_model(DEMO, cfg_options=SMALL)
+    model = init_model(DEMO, cfg_options=SMALL, fuse_conv_bn=False)  # a trainable model
     ckpt = tmp_path_factory.mktemp('ckpt') / 'small.pth'
     meta = dict(dataset_meta=dict(classes=('bg', 'a', 'b', 'c'),
                                   palette=[[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]]))
@@ -40,7 +40,7 @@ def model_and_ckpt(tmp_path_factory):
 
 def test_init_model_loads_weights_and_meta(model_and_ckpt) -> None:
     model, ckpt = model_and_ckpt
-    loaded = init_model(DEMO, str(ckpt), cfg_options=SMALL)
+    loaded = init_model(DEMO, str(ckpt), cfg_options=SMALL, fuse_conv_bn=False)
     assert not loaded.training
     assert loaded.dataset_meta['classes'] == ('bg', 'a', 'b', 'c')
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):

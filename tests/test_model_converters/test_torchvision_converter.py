@@ -77,10 +77,12 @@ def test_converted_mask_rcnn_predicts_what_torchvision_predicts(tv_mask_rcnn, tv
     rgb = torch.from_numpy(image[:, :, ::-1].copy()).permute(2, 0, 1).float() / 255
     with torch.no_grad():
         expected = tv_mask_rcnn([rgb])[0]
-    model = init_model(MASK_CONFIG, str(out), cfg_options={
-        'test_pipeline.1.scale': (W, H), 'model.test_cfg.rpn.max_per_img': PROPOSALS,
-        'model.test_cfg.rcnn.max_per_img': DETECTIONS})
-    assert set(model.state_dict()) == set(ckpt['state_dict'])
+    options = {'test_pipeline.1.scale': (W, H), 'model.test_cfg.rpn.max_per_img': PROPOSALS,
+               'model.test_cfg.rcnn.max_per_img': DETECTIONS}
+    unfused = init_model(MASK_CONFIG, str(out), cfg_options=options, fuse_conv_bn=False)
+    assert set(unfused.state_dict()) == set(ckpt['state_dict'])
+    model = init_model(MASK_CONFIG, str(out), cfg_options=options)  # BN folded (the default)
+    assert model.fused_batchnorms > 0
     got = inference_model(model, image).pred_instances
 
     num = len(expected['boxes'])

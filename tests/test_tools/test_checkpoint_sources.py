@@ -38,7 +38,7 @@ def det_checkpoint(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = init_model(DET_DEMO, cfg_options={
         'model.backbone.base_channels': 16, 'model.neck.in_channels': (16, 32, 64, 128),
-        'model.roi_head.bbox_head.fc_out_channels': 32})
+        'model.roi_head.bbox_head.fc_out_channels': 32}, fuse_conv_bn=False)
     path = tmp_path_factory.mktemp('det_ckpt') / 'mask_rcnn_small.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return path

@@ -275,6 +275,24 @@ def test_slide_mode_equals_own_evaluation(trained, whole_myself, tmp_path, tool_
     assert any(not np.array_equal(s, w) for s, w in zip(preds, whole_myself[1]))
 
 
+def test_fuse_conv_bn_is_the_default_and_keeps_the_metric(trained, whole_myself, tmp_path,
+                                                          tool_argv, test_tool) -> None:
+    """BN is folded unless --no-fuse-conv-bn; the log says how many; the metrics are equal."""
+    runs = {}
+    for name, flags in (('fused', []), ('unfused', ['--no-fuse-conv-bn'])):
+        work = tmp_path / name
+        tool_argv(test_tool, str(unique_config(tmp_path, f'fuse_{name}')),
+                  str(trained.checkpoint), *flags, '--work-dir', str(work),
+                  '--cfg-options', *cli_options(eval_options(str(trained.data_root))))
+        runs[name] = metric_json(work), log_text(work)
+    (fused, fused_log), (unfused, unfused_log) = runs['fused'], runs['unfused']
+    folded = re.search(r'fuse_conv_bn: folded (\d+) BatchNorm layers .*\(0 left', fused_log)
+    assert folded and int(folded.group(1)) > 0, fused_log[-2000:]
+    assert 'fuse_conv_bn: folded' not in unfused_log and 'FuseConvBNHook' not in unfused_log
+    for key in ('aAcc', 'mIoU', 'mAcc'):
+        assert fused[key] == unfused[key] == whole_myself[0][key], key
+
+
 # ---------------------------------------------------------------------------- bad input
 def test_unknown_model_type_names_path_registry_and_closest(tmp_path, tool_argv,
                                                             train_tool) -> None:

@@ -14,20 +14,15 @@ from .inputs import is_detector
 
 
 def fold_batchnorm(model: torch.nn.Module) -> int:
-    """Fold every eval-mode BatchNorm that follows a conv into that conv (in place), with
-    ``mmcv.cnn.fuse_conv_bn``; puts ``model`` in eval mode.
+    """Fold every eval-mode BatchNorm that a conv feeds into that conv (in place), the way
+    ``tools/test.py`` does (:func:`segdet.engine.hooks.fold_eval_batchnorm`: pairs traced on a
+    probe forward, outputs checked); puts ``model`` in eval mode.
 
     Returns:
         The number of BatchNorm layers folded.
     """
-    from mmcv.cnn import fuse_conv_bn
-
-    def count() -> int:
-        return sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    before = count()
-    model.eval()
-    fuse_conv_bn(model)
-    return before - count()
+    from segdet.engine.hooks.fuse_conv_bn_hook import fold_eval_batchnorm
+    return fold_eval_batchnorm(model)
 
 
 def build_benchmark_model(cfg: Config, checkpoint: Optional[str] = None, device: str = 'cpu',

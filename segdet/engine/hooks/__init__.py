@@ -2,6 +2,7 @@
 from .checkpoint_fit_hook import CheckpointFitHook
 from .checkpoint_hook import CheckpointHook
 from .invalid_loss_hook import CheckInvalidLossHook, NonFiniteLossError, non_finite_terms
+from .fuse_conv_bn_hook import FuseConvBNHook, fold_eval_batchnorm
 from .memory_format_hook import MemoryFormatHook
 from .skipped_samples_hook import SkippedSamplesHook, skipped_in_batch
 from .sync_norm_buffers_hook import SyncNormBuffersHook, all_reduce_float_buffers
@@ -10,7 +11,8 @@ from .target_metric_stop_hook import TargetMetricStopHook, targets_reached
 from .visualization_hook import DetVisualizationHook, SegVisualizationHook, VisualizationHook
 
 __all__ = [
-    'CheckpointFitHook', 'CheckpointHook', 'CheckInvalidLossHook', 'NonFiniteLossError',
+    'CheckpointFitHook', 'CheckpointHook', 'CheckInvalidLossHook', 'FuseConvBNHook',
+    'fold_eval_batchnorm', 'NonFiniteLossError',
     'non_finite_terms', 'MemoryFormatHook', 'SegVisualizationHook', 'SkippedSamplesHook', 'skipped_in_batch',
     'SyncNormBuffersHook', 'all_reduce_float_buffers', 'TargetMetricStopHook', 'targets_reached',
     'TrainBenchmarkHook', 'VisualizationHook', 'DetVisualizationHook'
