@@ -39,7 +39,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='directory for logs and the metric JSON')
     parser.add_argument('--out', help='directory to write predictions into: label PNGs '
                         '(segmentation) or COCO results results.bbox.json / results.segm.json '
-                        '(CocoMetric)')
+                        '/ results.keypoints.json (CocoMetric)')
     parser.add_argument('--show-dir', help='directory to write prediction overlays into')
     parser.add_argument('--show-gt', action=argparse.BooleanOptionalAction, default=True,
                         help='--show-dir images are [ground truth | prediction] when the test '
@@ -117,7 +117,8 @@ def apply_inference_mode(cfg: Config, args: argparse.Namespace) -> None:
     if test_cfg.get('mode') == 'slide':
         missing = [k for k in ('crop_size', 'stride') if k not in test_cfg]
         if missing:
-            raise ValueError(f"--mode slide needs {' and '.join('--' + m.replace('_', '-') for m in missing)}"
+            flags = ' and '.join('--' + m.replace('_', '-') for m in missing)
+            raise ValueError(f'--mode slide needs {flags}'
                              f' (the config {cfg.filename} has no model.test_cfg.{missing[0]})')
     cfg.model.test_cfg = test_cfg
 

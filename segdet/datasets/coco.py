@@ -7,6 +7,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 from pycocotools.coco import COCO
 
+from segdet.datasets.coco_keypoints import (category_keypoint_names, count_labelled_keypoints,
+                                            keypoint_metainfo, parse_keypoints)
 from segdet.datasets.transforms.det_transforms import is_valid_polygon
 from segdet.registry import DATASETS, TRANSFORMS
 from segdet.utils.coco_json import load_coco_json
@@ -23,7 +25,7 @@ COCO_CLASSES = (
     'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book',
     'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush')
 
-FILTER_KEYS = ('filter_empty_gt', 'min_size')
+FILTER_KEYS = ('filter_empty_gt', 'min_size', 'min_keypoints')
 
 
 def distinct_palette(num: int) -> list[tuple[int, int, int]]:
@@ -119,6 +121,18 @@ class CocoDataset(BaseDataset):
     (``mask`` is ``[]``) and ``LoadAnnotations(with_mask=True)`` marks it ignored (as mmdet
     does), so box-only training still uses it.
 
+    Keypoints (``person_keypoints_*.json``): when the categories in use define ``keypoints``
+    names (or ``metainfo`` gives ``keypoint_names``), every instance also has ``keypoints``,
+    a (K, 3) float32 array of x, y, v (all zeros for an annotation without keypoints), and
+    the metainfo gains ``keypoint_names``, ``skeleton`` (0-based index pairs), and
+    ``flip_indices`` and ``sigmas`` (given in ``metainfo``; COCO's for the 17 COCO person
+    keypoints), see :func:`~segdet.datasets.coco_keypoints.keypoint_metainfo`. These keys
+    are filled in when the json is read (after ``lazy_init``). ``get_data_info`` adds
+    ``flip_indices`` (for ``RandomFlip``) and ``keypoints_per_instance`` (K) to each item.
+    A keypoint list whose length is not 3K, a visibility outside {0, 1, 2} and a
+    ``flip_indices`` that is not a permutation swapping pairs are errors naming the
+    annotation, image and value.
+
     Args:
         ann_file: The COCO json, relative to ``data_root``.
         metainfo: ``classes`` (a subset of the json's category names, in label order) and
@@ -126,7 +140,11 @@ class CocoDataset(BaseDataset):
         data_root: Root that relative ``ann_file`` and ``data_prefix`` paths are joined to.
         data_prefix: ``img``: directory the json's ``file_name`` entries are relative to.
         filter_cfg: In training only, ``filter_empty_gt`` drops images without a non-ignored
-            instance and ``min_size`` those whose shorter side is below it.
+            instance, ``min_size`` those whose shorter side is below it and
+            ``min_keypoints`` those with fewer labelled keypoints (v > 0, summed over the
+            non-ignored instances) than it, as maskrcnn-benchmark's
+            ``min_keypoints_per_image`` (10 in its COCO keypoint recipe; 1 drops only images
+            without any labelled keypoint).
         indices: Use only these items (or the first ``indices`` items).
         serialize_data: Keep ``data_list`` pickled in one buffer (shared by workers).
         pipeline: Transforms applied to every item.
@@ -161,6 +179,7 @@ class CocoDataset(BaseDataset):
         self.backend_args = dict(backend_args) if backend_args else None
         self.cat_ids: list[int] = []
         self.cat2label: dict[int, int] = {}
+        self.num_keypoints = 0  # K; 0 when the data set has no keypoints
         super().__init__(
             ann_file=ann_file,
             metainfo=metainfo,
@@ -234,17 +253,48 @@ class CocoDataset(BaseDataset):
                     f'CocoDataset: annotation id {ann.get("id")} in {self.ann_file} refers to '
                     f'image id {ann.get("image_id")}, which is not in its images')
 
+    def _load_keypoint_metainfo(self, coco: COCO) -> None:
+        """Set ``num_keypoints`` and the keypoint keys of metainfo (see the class docstring)."""
+        where = f'CocoDataset: {self.ann_file}'
+        categories = coco.dataset.get('categories', [])
+        names = category_keypoint_names(categories, self.cat_ids, where)
+        skeleton = next((c.get('skeleton') for c in categories
+                         if c['id'] in self.cat_ids and c.get('keypoints')), None)
+        info = keypoint_metainfo(self._metainfo, names, skeleton, where)
+        self._metainfo.update(info)
+        self.num_keypoints = len(info.get('keypoint_names', ()))
+        if not self.num_keypoints:
+            with_kps = next((a for a in coco.dataset.get('annotations', [])
+                             if a.get('keypoints') and a['category_id'] in self.cat2label), None)
+            if with_kps is not None:
+                raise ValueError(
+                    f'{where}: annotation id {with_kps.get("id")} of image id '
+                    f'{with_kps.get("image_id")} has keypoints, but no category in use defines '
+                    f'keypoint names; give metainfo=dict(keypoint_names=...)')
+
+    def get_data_info(self, idx: int) -> dict:
+        """The item ``idx`` (see the class docstring), with ``flip_indices`` and
+        ``keypoints_per_instance`` for the transforms when the data set has keypoints."""
+        info = super().get_data_info(idx)
+        if self.num_keypoints:
+            info['keypoints_per_instance'] = self.num_keypoints
+            if 'flip_indices' in self._metainfo:
+                info['flip_indices'] = list(self._metainfo['flip_indices'])
+        return info
+
     def load_data_list(self) -> list[dict[str, Any]]:
         """One dict per image of the json, in its order (see the class docstring).
 
         Raises:
             FileNotFoundError: ``ann_file`` does not exist.
             ValueError: A class of metainfo is not a category, or an annotation names an
-                unknown category or image, or has a malformed RLE.
+                unknown category or image, or has a malformed RLE or keypoint list, or the
+                keypoint metainfo is inconsistent.
         """
         coco = self._read_coco()
         self._map_categories(coco)
         self._check_annotations(coco)
+        self._load_keypoint_metainfo(coco)
         data_list = []
         for img_id, img in coco.imgs.items():
             missing = [k for k in ('file_name', 'width', 'height') if k not in img]
@@ -258,6 +308,10 @@ class CocoDataset(BaseDataset):
                     continue  # a category outside the classes in use
                 try:
                     instance = parse_instance(ann, width, height)
+                    if self.num_keypoints:
+                        keypoints = parse_keypoints(ann.get('keypoints'), self.num_keypoints)
+                        if instance is not None:
+                            instance['keypoints'] = keypoints
                 except ValueError as err:
                     raise ValueError(f'CocoDataset: annotation id {ann.get("id")} of image id '
                                      f'{img_id} in {self.ann_file}: {err}') from err
@@ -282,10 +336,17 @@ class CocoDataset(BaseDataset):
             return self.data_list
         filter_empty_gt = self.filter_cfg.get('filter_empty_gt', False)
         min_size = self.filter_cfg.get('min_size', 0)
+        min_keypoints = self.filter_cfg.get('min_keypoints', 0)
+        if min_keypoints and not self.num_keypoints:
+            raise ValueError(f'{type(self).__name__}: filter_cfg min_keypoints={min_keypoints} '
+                             f'but {self.ann_file} has no keypoint categories')
         small = [min(info['width'], info['height']) < min_size for info in self.data_list]
         empty = [filter_empty_gt and all(inst['ignore_flag'] for inst in info['instances'])
                  for info in self.data_list]
-        kept = [info for info, s, e in zip(self.data_list, small, empty) if not (s or e)]
+        few = [count_labelled_keypoints(info['instances']) < min_keypoints
+               for info in self.data_list]
+        kept = [info for info, s, e, f in zip(self.data_list, small, empty, few)
+                if not (s or e or f)]
         if not kept:
             reasons = []
             if filter_empty_gt:
@@ -295,6 +356,9 @@ class CocoDataset(BaseDataset):
                     f'outside metainfo classes {tuple(self.metainfo["classes"])} do not count)')
             if min_size:
                 reasons.append(f'{sum(small)} have a shorter side below min_size={min_size}')
+            if min_keypoints:
+                reasons.append(f'{sum(few)} have fewer than min_keypoints={min_keypoints} '
+                               f'labelled keypoints')
             raise ValueError(
                 f'{type(self).__name__}: no image of ann_file {self.ann_file} is left after '
                 f'filter_cfg={dict(self.filter_cfg)}: of its {len(self.data_list)} images, '

@@ -19,6 +19,7 @@ DET_INSTANCE_KEYS = {
     'gt_bboxes': ('bboxes', np.float32),
     'gt_bboxes_labels': ('labels', np.int64),
     'gt_masks': ('masks', np.uint8),
+    'gt_keypoints': ('keypoints', np.float32),
 }
 
 
@@ -110,11 +111,12 @@ class PackDetInputs(BaseTransform):
         inputs: (C, H, W) contiguous tensor with the image's dtype (uint8 for loaded images),
             channels in the order loaded (BGR).
         data_samples: :class:`DataSample` with metainfo from the ``meta_keys`` present in
-            results and, when any of ``gt_bboxes`` / ``gt_bboxes_labels`` / ``gt_masks`` is
-            present, ``gt_instances`` (rows whose ``gt_ignore_flags`` is False) and
-            ``ignored_instances`` (the other rows), each an :class:`InstanceData` with
-            ``bboxes`` (N, 4) float32, ``labels`` (N,) int64 and ``masks`` (N, H, W) uint8 for
-            the keys present. Without those keys (test mode) neither field is set.
+            results and, when any of ``gt_bboxes`` / ``gt_bboxes_labels`` / ``gt_masks`` /
+            ``gt_keypoints`` is present, ``gt_instances`` (rows whose ``gt_ignore_flags`` is
+            False) and ``ignored_instances`` (the other rows), each an :class:`InstanceData`
+            with ``bboxes`` (N, 4) float32, ``labels`` (N,) int64, ``masks`` (N, H, W) uint8
+            and ``keypoints`` (N, K, 3) float32 (x, y, v) for the keys present. Without those
+            keys (test mode) neither field is set.
             With ``proposals`` (from ``LoadProposals``): ``proposals``, an
             :class:`InstanceData` with ``bboxes`` (N, 4) float32 and ``scores`` (N,) float32
             (``proposals_scores``). With ``gt_seg_map``: ``gt_sem_seg``, a

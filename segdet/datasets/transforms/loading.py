@@ -140,15 +140,20 @@ class LoadAnnotations(MMCVLoadAnnotations):
     with no valid polygon left keeps its box but becomes ignored (``gt_ignore_flags`` True,
     all-zero mask), as in mmdet.
 
+    Keypoints (``with_keypoints``): each instance's ``keypoints``, a (K, 3) array of x, y, v
+    (see :class:`~segdet.datasets.CocoDataset`), stacked into ``gt_keypoints``. An image
+    without instances gets (0, K, 3) with K from ``results['keypoints_per_instance']``.
+
     Required keys: seg_map_path, reduce_zero_label, seg_fields (with_seg); instances and
-    ori_shape or height/width (with_bbox / with_label / with_mask); optional: label_map,
-    num_classes, ignore_index, img_path.
+    ori_shape or height/width (with_bbox / with_label / with_mask / with_keypoints);
+    optional: label_map, num_classes, ignore_index, img_path, keypoints_per_instance.
     Added keys:
         gt_seg_map: (H, W) uint8 or int64; 'gt_seg_map' appended to seg_fields.
         gt_bboxes: (N, 4) float32 x1, y1, x2, y2 in pixels (with_bbox).
         gt_bboxes_labels: (N,) int64 class indices (with_label).
         gt_ignore_flags: (N,) bool, True for crowd / unusable instances (any instance key).
         gt_masks: (N, H, W) uint8 0/1 at ``ori_shape`` (with_mask).
+        gt_keypoints: (N, K, 3) float32 x, y (pixels), v (0, 1, 2) (with_keypoints).
 
     Args:
         reduce_zero_label: None (default) takes ``results['reduce_zero_label']``, the data
@@ -163,6 +168,7 @@ class LoadAnnotations(MMCVLoadAnnotations):
         with_label: Load instance labels; None means ``with_bbox or with_mask``.
         with_mask: Load instance masks as bitmaps.
         poly2mask: Must be True: masks are always rasterised (polygon masks are not kept).
+        with_keypoints: Load instance keypoints.
     """
 
     def __init__(self,
@@ -173,13 +179,14 @@ class LoadAnnotations(MMCVLoadAnnotations):
                  with_bbox: bool = False,
                  with_label: Optional[bool] = None,
                  with_mask: bool = False,
-                 poly2mask: bool = True) -> None:
+                 poly2mask: bool = True,
+                 with_keypoints: bool = False) -> None:
         if not poly2mask:
             raise NotImplementedError(
                 'LoadAnnotations(poly2mask=False): segdet keeps instance masks as (N, H, W) '
                 'bitmaps only; drop poly2mask or set it to True')
         if with_seg is None:
-            with_seg = not (with_bbox or with_mask)
+            with_seg = not (with_bbox or with_mask or with_keypoints)
         if with_label is None:
             with_label = with_bbox or with_mask
         super().__init__(
@@ -192,10 +199,11 @@ class LoadAnnotations(MMCVLoadAnnotations):
         self.reduce_zero_label = reduce_zero_label
         self.with_mask = with_mask
         self.poly2mask = poly2mask
+        self.with_keypoints = with_keypoints
 
     def transform(self, results: dict) -> dict:
         """Add the keys listed in the class docstring for the enabled kinds."""
-        if self.with_bbox or self.with_label or self.with_mask:
+        if self.with_bbox or self.with_label or self.with_mask or self.with_keypoints:
             instances = self._instances(results)
             results['gt_ignore_flags'] = np.array(
                 [bool(inst.get('ignore_flag', 0)) for inst in instances], dtype=bool).reshape(-1)
@@ -207,6 +215,8 @@ class LoadAnnotations(MMCVLoadAnnotations):
                     [inst['bbox_label'] for inst in instances], dtype=np.int64).reshape(-1)
             if self.with_mask:
                 self._load_masks(results, instances)
+            if self.with_keypoints:
+                self._load_keypoints(results, instances)
         if self.with_seg:
             self._load_seg_map(results)
         return results
@@ -215,7 +225,7 @@ class LoadAnnotations(MMCVLoadAnnotations):
     def _instances(results: dict) -> list:
         if 'instances' not in results:
             raise KeyError(
-                f'LoadAnnotations(with_bbox/with_label/with_mask): image '
+                f'LoadAnnotations(with_bbox/with_label/with_mask/with_keypoints): image '
                 f'{results.get("img_path")} has no "instances"; the data set gives no instance '
                 f'annotations (use a detection data set such as CocoDataset, or drop these flags)')
         ori_shape = results.get('ori_shape')
@@ -260,6 +270,25 @@ class LoadAnnotations(MMCVLoadAnnotations):
                 raise kind(f'instance {i} of image {results.get("img_path")}: '
                            f'{reason}') from err
         results['gt_masks'] = (np.stack(masks) if masks else np.zeros((0, h, w), dtype=np.uint8))
+
+    @staticmethod
+    def _load_keypoints(results: dict, instances: list) -> None:
+        missing = [i for i, inst in enumerate(instances) if 'keypoints' not in inst]
+        if missing:
+            raise KeyError(
+                f'LoadAnnotations(with_keypoints=True): instance {missing[0]} of image '
+                f'{results.get("img_path")} has no keypoints (the data set has no keypoint '
+                f'categories); use with_keypoints=False or a person_keypoints json')
+        if not instances:
+            num = int(results.get('keypoints_per_instance', 0))
+            results['gt_keypoints'] = np.zeros((0, num, 3), dtype=np.float32)
+            return
+        shapes = {np.shape(inst['keypoints']) for inst in instances}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 2 or next(iter(shapes))[1] != 3:
+            raise ValueError(f'LoadAnnotations(with_keypoints=True): keypoints of image '
+                             f'{results.get("img_path")} must all be (K, 3), got {shapes}')
+        results['gt_keypoints'] = np.stack(
+            [np.asarray(inst['keypoints'], dtype=np.float32) for inst in instances])
 
     def _load_seg_map(self, results: dict) -> None:
         path = results.get('seg_map_path')
@@ -331,7 +360,8 @@ class LoadAnnotations(MMCVLoadAnnotations):
         return (f'{type(self).__name__}(reduce_zero_label={self.reduce_zero_label}, '
                 f"imdecode_backend='{self.imdecode_backend}', backend_args={self.backend_args}, "
                 f'with_seg={self.with_seg}, with_bbox={self.with_bbox}, '
-                f'with_label={self.with_label}, with_mask={self.with_mask})')
+                f'with_label={self.with_label}, with_mask={self.with_mask}, '
+                f'with_keypoints={self.with_keypoints})')
 
 
 @TRANSFORMS.register_module()

@@ -1,5 +1,6 @@
-"""``CocoMetric``: COCO box / mask AP and proposal AR through pycocotools' ``COCOeval``, and
-mmdet's fast proposal recall (``proposal_fast``, :mod:`.proposal_recall`) without it."""
+"""``CocoMetric``: COCO box / mask / keypoint AP and proposal AR through pycocotools'
+``COCOeval``, and mmdet's fast proposal recall (``proposal_fast``, :mod:`.proposal_recall`)
+without it."""
 import contextlib
 import io
 import logging
@@ -20,9 +21,11 @@ from segdet.registry import METRICS
 from segdet.utils.coco_json import load_coco_json
 from .coco_conversion import (coco_gt_boxes, encode_masks, gt_annotations, gt_to_coco_dict,
                               mask_array, rle_str_counts, to_numpy, xyxy_to_xywh)
+from .coco_keypoints import (KEYPOINT_ITEM_INDEX, KEYPOINT_ITEMS, evaluate_keypoints,
+                             keypoint_cat_ids, keypoint_results, keypoint_stats)
 from .proposal_recall import eval_recalls
 
-_METRICS = ('bbox', 'segm', 'proposal', 'proposal_fast')
+_METRICS = ('bbox', 'segm', 'keypoints', 'proposal', 'proposal_fast')
 _AP_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
 
 
@@ -66,7 +69,8 @@ class CocoMetric(BaseMetric):
     image (``DataSample.to_dict()``) with ``img_id`` (the COCO image id), ``ori_shape``
     (h, w) and ``pred_instances``: ``bboxes`` (N, 4) float x1y1x2y2 in original-image pixels,
     ``scores`` (N,), ``labels`` (N,) int in 0..C-1, optional ``masks`` (N, H, W) bool/uint8 at
-    ``ori_shape`` and optional ``mask_scores`` (N,). Without ``ann_file`` the ground truth
+    ``ori_shape``, optional ``mask_scores`` (N,), optional ``keypoints`` (N, K, 2) x, y in
+    original-image pixels with ``keypoint_scores`` (N, K). Without ``ann_file`` the ground truth
     comes from ``instances`` (mmdet's raw annotations: ``bbox`` xyxy, ``bbox_label``,
     ``ignore_flag``, ``mask``) or ``gt_instances`` (+ ``ignored_instances``): ``bboxes``,
     ``labels``, optional ``masks``, all at original image size.
@@ -74,13 +78,21 @@ class CocoMetric(BaseMetric):
     Label ``k`` is the category of ``ann_file`` whose name is ``dataset_meta['classes'][k]``;
     without ``dataset_meta`` it is the ``k``-th smallest category id.
 
+    Keypoint AP ('keypoints') is COCOeval with ``iouType='keypoints'`` over the categories of
+    ``ann_file`` that have keypoints, with ``dataset_meta['sigmas']`` (the data set's OKS
+    constants, see :class:`~segdet.datasets.CocoDataset`) and ``iou_thrs`` as OKS
+    thresholds. It needs ``ann_file`` (a ``person_keypoints`` json).
+
     Output of :meth:`compute_metrics` (rounded to 3 decimals, keys as mmdetection):
     ``{metric}_{item}`` for 'bbox' / 'segm' with items ``mAP``, ``mAP_50``, ``mAP_75``,
     ``mAP_s``, ``mAP_m``, ``mAP_l`` by default; for 'proposal' the bare items ``AR@100``,
     ``AR@300``, ``AR@1000``, ``AR_s@1000``, ``AR_m@1000``, ``AR_l@1000`` (numbers from
     ``proposal_nums``); for 'proposal_fast' ``AR@{n}`` for each ``n`` of ``proposal_nums``,
     not rounded (mmdet's fast recall, see :mod:`.proposal_recall`; it ignores
-    ``metric_items``). With ``classwise``, for 'bbox' / 'segm': mmdet's ``{class}_precision``
+    ``metric_items``); for 'keypoints' ``keypoints_{item}`` with items ``mAP``, ``mAP_50``,
+    ``mAP_75``, ``mAP_m``, ``mAP_l`` by default and also ``AR``, ``AR_50``, ``AR_75``,
+    ``AR_m``, ``AR_l`` (COCOeval's OKS summary, 20 detections per image; not classwise).
+    With ``classwise``, for 'bbox' / 'segm': mmdet's ``{class}_precision``
     (the class's AP over all IoU thresholds, all areas, the largest ``maxDets``; with both
     metrics the last one's value, as in mmdet) and segdet's ``{metric}_{class}_precision``
     (the same number, kept per metric).
@@ -88,19 +100,21 @@ class CocoMetric(BaseMetric):
     Args:
         ann_file (str, optional): COCO annotation json. Defaults to None (ground truth from the
             data samples).
-        metric (str | list[str]): 'bbox', 'segm', 'proposal', 'proposal_fast' or a list.
-            Defaults to 'bbox'.
+        metric (str | list[str]): 'bbox', 'segm', 'keypoints', 'proposal', 'proposal_fast'
+            or a list. Defaults to 'bbox'.
         classwise (bool): Log a per-class AP table and return per-class APs. Defaults to False.
         proposal_nums (Sequence[int]): The 3 ``maxDets`` of ``COCOeval`` (AP uses the last);
             with only 'proposal_fast', any number of proposal counts. Stored as a list.
             Defaults to (100, 300, 1000).
         iou_thrs (float | Sequence[float], optional): IoU thresholds of AP and AR, stored as
             given (as mmdet); None stores ``np.linspace(.5, .95, 10)``. Defaults to None.
-        metric_items (Sequence[str], optional): Items to report instead of the defaults.
+        metric_items (Sequence[str], optional): Items to report instead of the defaults;
+            each metric reports those of them it has (each must belong to some metric).
         format_only (bool): Only write the result jsons and return ``{}``. Needs
             ``outfile_prefix``. Defaults to False.
         outfile_prefix (str, optional): Write ``{prefix}.bbox.json`` and, with masks,
-            ``{prefix}.segm.json`` (and ``{prefix}.gt.json`` without ``ann_file``).
+            ``{prefix}.segm.json``, with keypoints ``{prefix}.keypoints.json`` (and
+            ``{prefix}.gt.json`` without ``ann_file``).
         backend_args (dict, optional): mmengine file backend arguments for ``ann_file`` and
             the written files.
         collect_device (str): 'cpu' or 'gpu', where results of all ranks are gathered.
@@ -143,10 +157,13 @@ class CocoMetric(BaseMetric):
         self.iou_thrs = iou_thrs
         self.item_index = self._item_index()
         if metric_items is not None:
-            bad = [item for item in metric_items if item not in self.item_index]
+            known = list(self.item_index) if set(self.metrics) - {'keypoints'} else []
+            if 'keypoints' in self.metrics:
+                known += [i for i in KEYPOINT_ITEMS if i not in known]
+            bad = [item for item in metric_items if item not in known]
             if bad:
                 raise KeyError(f'CocoMetric: metric_items {bad} are not supported; choose '
-                               f'from {list(self.item_index)}')
+                               f'from {known}')
         self.metric_items = None if metric_items is None else list(metric_items)
         if format_only and outfile_prefix is None:
             raise ValueError('CocoMetric: format_only=True writes the result jsons and needs '
@@ -154,6 +171,10 @@ class CocoMetric(BaseMetric):
         self.format_only = format_only
         self.outfile_prefix = outfile_prefix
         self.backend_args = backend_args
+        if 'keypoints' in self.metrics and ann_file is None:
+            raise ValueError("CocoMetric(metric='keypoints') needs ann_file (a COCO "
+                             'person_keypoints json): the ground truth of data samples carries '
+                             'no keypoints to evaluate against')
         self._coco_api: Optional[COCO] = None
         if ann_file is not None:
             self._coco_api = load_coco_json(ann_file, backend_args, owner='CocoMetric')
@@ -207,6 +228,12 @@ class CocoMetric(BaseMetric):
                                  encode_masks(mask_array(masks)))
             if 'mask_scores' in inst:
                 pred['mask_scores'] = to_numpy(inst['mask_scores']).reshape(-1).astype(np.float64)
+            if 'keypoints' in inst:
+                if 'keypoint_scores' not in inst:
+                    raise KeyError(f'CocoMetric: pred_instances of img_id {pred["img_id"]} '
+                                   'have keypoints but no keypoint_scores')
+                pred['keypoints'] = to_numpy(inst['keypoints']).astype(np.float64)
+                pred['keypoint_scores'] = to_numpy(inst['keypoint_scores']).astype(np.float64)
             h, w = sample['ori_shape'][:2]
             gt: Dict[str, Any] = dict(img_id=pred['img_id'], height=h, width=w, anns=[])
             if self._coco_api is None and not self.format_only:
@@ -229,7 +256,8 @@ class CocoMetric(BaseMetric):
 
     def results_to_json(self, preds: Sequence[dict],
                         cat_ids: Sequence[int]) -> Dict[str, List[dict]]:
-        """COCO results lists: ``'bbox'`` always, ``'segm'`` when the predictions have masks.
+        """COCO results lists: ``'bbox'`` always, ``'segm'`` when the predictions have masks,
+        ``'keypoints'`` when they have keypoints (see :func:`.coco_keypoints.keypoint_results`).
 
         Args:
             preds (Sequence[dict]): The ``pred`` dicts of :meth:`process`.
@@ -239,13 +267,14 @@ class CocoMetric(BaseMetric):
             dict[str, list[dict]]: Entries with ``image_id``, ``bbox`` [x, y, w, h],
             ``score``, ``category_id`` (and ``segmentation`` RLE in 'segm').
         """
-        with_masks = [('masks' in p) for p in preds]
-        if any(with_masks) and not all(with_masks):
-            raise ValueError('CocoMetric: some images have predicted masks and others not '
-                             f'(e.g. img_id {preds[with_masks.index(False)]["img_id"]})')
         out: Dict[str, List[dict]] = {'bbox': []}
-        if all(with_masks):  # also with no images at all
-            out['segm'] = []
+        for key, kind in (('masks', 'segm'), ('keypoints', 'keypoints')):
+            has = [(key in p) for p in preds]
+            if any(has) and not all(has):
+                raise ValueError(f'CocoMetric: some images have predicted {key} and others not '
+                                 f'(e.g. img_id {preds[has.index(False)]["img_id"]})')
+            if all(has):  # also with no images at all
+                out[kind] = []
         for p in preds:
             labels = p['labels']
             if labels.size and (labels.min() < 0 or labels.max() >= len(cat_ids)):
@@ -260,6 +289,8 @@ class CocoMetric(BaseMetric):
                 if 'segm' in out:
                     score = float(p.get('mask_scores', p['scores'])[i])
                     out['segm'].append(dict(entry, score=score, segmentation=p['masks'][i]))
+        if 'keypoints' in out:
+            out['keypoints'] = keypoint_results(preds, cat_ids)
         return out
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
@@ -303,6 +334,9 @@ class CocoMetric(BaseMetric):
             if metric == 'proposal_fast':
                 eval_results.update(self._fast_recall(api, preds))
                 continue
+            if metric == 'keypoints':
+                eval_results.update(self._evaluate_keypoints(api, dets, cat_ids))
+                continue
             iou_type = 'bbox' if metric == 'proposal' else metric
             if iou_type not in dets:
                 raise KeyError("CocoMetric: metric 'segm' needs predicted masks; "
@@ -334,11 +368,40 @@ class CocoMetric(BaseMetric):
                   logger='current')
         return {f'AR@{n}': float(v) for n, v in zip(self.proposal_nums, ar)}
 
+    def _evaluate_keypoints(self, api: COCO, dets: Dict[str, List[dict]],
+                            cat_ids: List[int]) -> Dict[str, float]:
+        """OKS AP / AR of the keypoint results (see the class docstring)."""
+        items = ([i for i in self.metric_items if i in KEYPOINT_ITEM_INDEX]
+                 if self.metric_items else list(KEYPOINT_ITEMS[:5]))
+        if 'keypoints' not in dets:
+            raise KeyError("CocoMetric: metric 'keypoints' needs predicted keypoints; "
+                           "pred_instances have no 'keypoints'")
+        kp_cats = keypoint_cat_ids(api, cat_ids)
+        if not kp_cats:
+            raise ValueError(f'CocoMetric: no category of {self.ann_file} in use defines '
+                             f'keypoints; keypoint evaluation needs a person_keypoints json')
+        sigmas = (self.dataset_meta or {}).get('sigmas')
+        if sigmas is None:
+            raise KeyError("CocoMetric(metric='keypoints') needs dataset_meta['sigmas'], the "
+                           "data set's per-keypoint OKS constants (CocoDataset sets COCO's for "
+                           'the 17 person keypoints; give metainfo=dict(sigmas=...) otherwise)')
+        if not dets['keypoints']:
+            print_log('CocoMetric: no keypoint detections in the whole data set; reporting 0',
+                      logger='current', level=logging.WARNING)
+            return {f'keypoints_{item}': 0.0 for item in items}
+        coco_eval = _quiet(evaluate_keypoints, api, dets['keypoints'], sigmas, kp_cats,
+                           iou_thr_array(self.iou_thrs))
+        summary = io.StringIO()
+        with contextlib.redirect_stdout(summary):
+            coco_eval.summarize()
+        print_log('Evaluating keypoints...\n' + summary.getvalue().rstrip(), logger='current')
+        return keypoint_stats(coco_eval, items)
+
     def _evaluate(self, api: COCO, dets: List[dict], metric: str,
                   cat_ids: List[int]) -> Dict[str, float]:
         """Run ``COCOeval`` for one metric and return its items."""
-        items = self.metric_items or (
-            list(self.item_index)[6:] if metric == 'proposal' else list(_AP_ITEMS))
+        items = ([i for i in self.metric_items if i in self.item_index] if self.metric_items
+                 else list(self.item_index)[6:] if metric == 'proposal' else list(_AP_ITEMS))
         key = (lambda item: item) if metric == 'proposal' else (lambda item: f'{metric}_{item}')
         if not dets:
             # loadRes cannot take an empty list; nothing detected means zero AP and AR.

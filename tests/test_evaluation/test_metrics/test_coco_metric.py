@@ -321,7 +321,7 @@ def test_detections_equal_ground_truth(tmp_path) -> None:
 def test_argument_errors(data) -> None:
     ann_file, coco, dets = data
     with pytest.raises(KeyError, match='metric must be among'):
-        CocoMetric(ann_file=ann_file, metric='keypoints')
+        CocoMetric(ann_file=ann_file, metric='panoptic')
     with pytest.raises(KeyError, match='metric_items'):
         CocoMetric(ann_file=ann_file, metric_items=['mAP_xl'])
     with pytest.raises(KeyError, match="'segm' needs predicted masks"):
