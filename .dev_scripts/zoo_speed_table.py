@@ -1,10 +1,13 @@
-"""Whole-mode inference speed of the Cityscapes R-50 (HRNet-W18) configs of the segmentation
-model zoo, fp32 and ``--amp``, with GFLOPs and parameters: the table of docs/benchmarks.md.
+"""Whole-mode inference speed of the segmentation model zoo's Cityscapes configs (the 20
+R-50 / HRNet-W18 ones, the light-weight and real-time ones, and the shapes demos), fp32 and
+``--amp``, with GFLOPs, parameters and peak memory: the table of docs/benchmarks.md.
 
 Each (config, precision) pair is one ``tools/benchmark.py --task inference`` run on random
-weights and random 512x1024 inputs; the pairs are run in an interleaved order so that a
-machine's drift spreads over all models. Target checked: no model with a pure-PyTorch op
-(PSANet, CCNet) is more than 1.5x slower than PSPNet R-50-D8.
+weights and random 512x1024 inputs; all fp32 runs come first, then the ``--amp`` runs in
+reverse order, so a drift of the machine spreads over the models. It then times the ops that
+mmcv ships compiled and segdet writes in PyTorch (PSAMask, criss-cross attention) on the
+shapes PSANet and CCNet give them, as a share of their model's time. Target: no model with a
+pure-PyTorch op more than 1.5x slower than PSPNet R-50-D8.
 
 Usage:
     python .dev_scripts/zoo_speed_table.py --out docs/benchmarks/zoo_speed.json
@@ -145,7 +148,11 @@ def main(argv: Optional[list[str]] = None) -> dict:
     parser.add_argument('--out', help='write the results as JSON')
     args = parser.parse_args(argv)
     if args.configs is None:
-        args.configs = CONFIGS + [c for c in LIGHT_CONFIGS if (REPO / 'configs' / c).is_file()]
+        # the segmentation demos too: their inference speed at the zoo's size
+        demos = sorted(str(p.relative_to(REPO / 'configs'))
+                       for p in (REPO / 'configs' / 'demo').glob('*_shapes-128x128.py'))
+        args.configs = CONFIGS + [c for c in LIGHT_CONFIGS
+                                  if (REPO / 'configs' / c).is_file()] + demos
     results: dict = {'cpu': cpu_flags(), 'torch': torch.__version__, 'shape': args.shape,
                      'models': {}}
     with tempfile.TemporaryDirectory() as tmp:
