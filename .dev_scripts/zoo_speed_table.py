@@ -191,20 +191,24 @@ def amp_precision(report: dict) -> str:
 
 
 def markdown_table(results: dict) -> str:
-    """The docs/benchmarks.md table of a results dict, with each model's s/im over PSPNet's."""
+    """The docs/benchmarks.md table of a results dict, with each model's s/im over PSPNet's and
+    its fp32 over ``--amp`` speed-up."""
     models = results['models']
     base = next((v for k, v in models.items() if Path(k).name.startswith(BASELINE + '_')), None)
     lines = ['| config | params (M) | GFLOPs/im | fp32 s/im | x PSPNet | `--amp` s/im | '
-             '`--amp` ran as | peak RSS MiB (fp32) |', '|---|---|---|---|---|---|---|---|']
+             'fp32 / `--amp` | `--amp` ran as | peak RSS MiB (fp32) |',
+             '|---|---|---|---|---|---|---|---|---|']
     for config, entry in models.items():
         fp32, amp = entry.get('fp32', {}), entry.get('amp', {})
         ratio = (f"{fp32['s_per_image'] / base['fp32']['s_per_image']:.2f}x"
                  if base and 'fp32' in base and fp32 else '-')
+        speedup = (f"{fp32['s_per_image'] / amp['s_per_image']:.2f}x"
+                   if fp32 and amp else '-')
         lines.append(
             f"| {Path(config).stem} | {entry['params'] / 1e6:.1f} | "
             f"{fp32.get('gflops_per_image', float('nan')):.1f} | "
             f"{fp32.get('s_per_image', float('nan')):.2f} | {ratio} | "
-            f"{amp.get('s_per_image', float('nan')):.2f} | {amp_precision(amp)} | "
+            f"{amp.get('s_per_image', float('nan')):.2f} | {speedup} | {amp_precision(amp)} | "
             f"{fp32.get('peak_memory_mb', float('nan')):.0f} |")
     return '\n'.join(lines)
 

@@ -2,7 +2,7 @@
 
     python tools/benchmark.py CONFIG [CHECKPOINT] --task train|inference [--shape H [W]]
         [--batch-size N] [--num-warmup 5] [--num-iters 20] [--repeat-times N] [--amp]
-        [--[no-]channels-last] [--fuse-conv-bn] [--mode whole|slide --crop-size H W
+        [--[no-]channels-last] [--no-fuse-conv-bn] [--mode whole|slide --crop-size H W
         --stride H W] [--threads N] [--out FILE.json] [--cfg-options ...]
 
 Segmentors and two-stage detectors (Faster/Mask R-CNN). With ``--shape`` the inputs are
@@ -63,8 +63,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--repeat-times', type=int, default=1,
                         help='repeat the whole measurement (warm-up included) N times; report '
                         'the mean and standard deviation')
-    parser.add_argument('--fuse-conv-bn', action='store_true',
-                        help='inference: fold eval-mode BatchNorm into the preceding conv')
+    parser.add_argument('--fuse-conv-bn', action=argparse.BooleanOptionalAction, default=None,
+                        help='inference: fold eval-mode BatchNorm into the preceding conv, as '
+                        'tools/test.py does (default: on for inference; never in training)')
     parser.add_argument('--mode', choices=['whole', 'slide'],
                         help='segmentation inference mode (default: model.test_cfg.mode)')
     parser.add_argument('--crop-size', type=int, nargs=2, metavar=('H', 'W'),
@@ -117,9 +118,11 @@ def build_cfg(args: argparse.Namespace) -> Config:
         cfg.model.test_cfg = test_cfg
     if args.repeat_times < 1:
         raise ValueError(f'--repeat-times must be >= 1, got {args.repeat_times}')
-    if args.fuse_conv_bn and args.task == 'train':
-        raise ValueError('--fuse-conv-bn is for --task inference (it folds eval-mode '
-                         'BatchNorm statistics)')
+    if args.fuse_conv_bn and args.task != 'inference':
+        raise ValueError(f'--fuse-conv-bn is for --task inference, not {args.task} (it folds '
+                         'eval-mode BatchNorm statistics)')
+    if args.fuse_conv_bn is None:  # as tools/test.py: folded for inference, never in training
+        args.fuse_conv_bn = args.task == 'inference'
     return cfg
 
 

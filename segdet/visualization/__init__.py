@@ -1,9 +1,11 @@
-"""Visualisation: label-map and instance overlays, and the visualizer of both families."""
-from .det_overlay import instance_colours, label_colour, overlay_instances
+"""Visualisation: label-map, instance and keypoint overlays, and the visualizer of both
+families."""
+from .det_overlay import instance_colours, label_colour, overlay_instances, overlay_keypoints
 from .local_visualizer import DetLocalVisualizer, LocalVisualizer, SegLocalVisualizer
 from .seg_overlay import default_palette, overlay_sem_seg
 
 __all__ = [
     'DetLocalVisualizer', 'LocalVisualizer', 'SegLocalVisualizer', 'default_palette',
-    'instance_colours', 'label_colour', 'overlay_instances', 'overlay_sem_seg'
+    'instance_colours', 'label_colour', 'overlay_instances', 'overlay_keypoints',
+    'overlay_sem_seg'
 ]

@@ -150,3 +150,54 @@ def overlay_instances(image_bgr: np.ndarray, bboxes: np.ndarray, labels: np.ndar
             text += f' {float(scores[i]):.2f}'
         _caption(out, text, tuple(int(v) for v in boxes[i]), colours[i], font_scale)
     return out
+
+
+def overlay_keypoints(image_bgr: np.ndarray, keypoints: np.ndarray, visible: np.ndarray,
+                      colours: Sequence[RGB], skeleton: Optional[Sequence[Sequence[int]]] = None,
+                      radius: Optional[int] = None, line_width: int = 2) -> np.ndarray:
+    """Draw keypoints (filled dots) and the skeleton's limbs between visible pairs.
+
+    Args:
+        image_bgr: (H, W, 3) uint8 BGR image; not modified.
+        keypoints: (N, K, 2) x, y in pixels of ``image_bgr``.
+        visible: (N, K) bool: which keypoints to draw (labelled ones for ground truth, scores
+            above a threshold for predictions).
+        colours: BGR colour per instance.
+        skeleton: 0-based keypoint index pairs joined by a line when both are visible.
+        radius: Dot radius in pixels; by default from the image size.
+        line_width: Limb thickness in pixels.
+
+    Returns:
+        (H, W, 3) uint8 BGR image.
+
+    Raises:
+        ValueError: the shapes of ``keypoints``, ``visible`` and ``colours`` disagree, or a
+            skeleton pair names a keypoint beyond K.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    visible = np.asarray(visible, dtype=bool)
+    if keypoints.ndim != 3 or keypoints.shape[2] < 2 or visible.shape != keypoints.shape[:2] \
+            or len(colours) != len(keypoints):
+        raise ValueError(f'overlay_keypoints: keypoints {keypoints.shape}, visible '
+                         f'{visible.shape} and {len(colours)} colours do not match '
+                         '((N, K, 2), (N, K), N)')
+    k = keypoints.shape[1]
+    pairs = [tuple(int(i) for i in pair) for pair in (skeleton or [])]
+    bad = [pair for pair in pairs if len(pair) != 2 or not all(0 <= i < k for i in pair)]
+    if bad:
+        raise ValueError(f'overlay_keypoints: skeleton pair {bad[0]} is not two indices of '
+                         f'the {k} keypoints')
+    out = np.ascontiguousarray(image_bgr, dtype=np.uint8).copy()
+    h, w = out.shape[:2]
+    if radius is None:
+        radius = max(1, int(round(min(h, w) / 200)))
+    points = np.nan_to_num(keypoints[..., :2]).round().astype(np.int64)
+    for i, colour in enumerate(colours):
+        colour = tuple(int(c) for c in colour)
+        for a, b in pairs:
+            if visible[i, a] and visible[i, b]:
+                cv2.line(out, tuple(points[i, a]), tuple(points[i, b]), colour, line_width)
+        for j in np.flatnonzero(visible[i]):
+            cv2.circle(out, tuple(points[i, j]), radius + 1, (255, 255, 255), -1)
+            cv2.circle(out, tuple(points[i, j]), radius, colour, -1)
+    return out

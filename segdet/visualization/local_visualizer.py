@@ -1,4 +1,5 @@
-"""The visualizer of both families: label maps, boxes, class names, scores and masks.
+"""The visualizer of both families: label maps, boxes, class names, scores, masks and
+keypoints.
 
 Registered as ``LocalVisualizer`` and under the names that mmsegmentation and mmdetection
 configs use, ``SegLocalVisualizer`` and ``DetLocalVisualizer``: all three build this class.
@@ -13,7 +14,7 @@ from mmengine.visualization import Visualizer
 from segdet.registry import VISUALIZERS
 from segdet.structures import DataSample
 
-from .det_overlay import overlay_instances
+from .det_overlay import instance_colours, overlay_instances, overlay_keypoints
 from .seg_overlay import overlay_sem_seg
 
 
@@ -31,8 +32,8 @@ class LocalVisualizer(Visualizer):
     """Draw what a data sample holds over its image: ``*_sem_seg`` and ``*_instances``.
 
     A panel per side, [ground truth | prediction]: the label map blended in when the sample
-    has one (unlabeled pixels, 255, left unpainted), then instance masks, box outlines and
-    "name score" captions. Colours are ``dataset_meta['palette']`` (set by the visualization
+    has one (unlabeled pixels, 255, left unpainted), then instance masks, box outlines,
+    "name score" captions and keypoints with their skeleton. Colours are ``dataset_meta['palette']`` (set by the visualization
     hook from the data set), or fixed colours per label beyond it. Predicted instances scoring
     ``<= score_thr`` are left out. Images are RGB, as in mmengine.
 
@@ -40,13 +41,17 @@ class LocalVisualizer(Visualizer):
         name: Instance name of the visualizer (mmengine's ``ManagerMixin``).
         alpha: Weight of the label-map and mask colours over the image.
         score_thr: Predicted instances scoring at or below this are not drawn.
-        line_width: Box outline thickness in pixels.
+        line_width: Box outline and limb thickness in pixels.
+        keypoint_score_thr: Predicted keypoints whose score (a heatmap logit) is at or below
+            this are not drawn (2, as Detectron's keypoint visualisation).
         **kwargs: ``Visualizer`` arguments (``vis_backends``, ``save_dir``, ...).
     """
 
     def __init__(self, name: str = 'visualizer', alpha: float = 0.5, score_thr: float = 0.3,
-                 line_width: int = 2, **kwargs: Any) -> None:
+                 line_width: int = 2, keypoint_score_thr: float = 2.0,
+                 **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
+        self.keypoint_score_thr = keypoint_score_thr
         self.alpha = alpha
         self.score_thr = score_thr
         self.line_width = line_width
@@ -90,7 +95,25 @@ class LocalVisualizer(Visualizer):
             masks=_to_numpy(instances.masks) if 'masks' in instances else None,
             classes=self.dataset_meta.get('classes'), palette=self.dataset_meta.get('palette'),
             alpha=self.alpha, line_width=self.line_width)
+        if 'keypoints' in instances:
+            drawn = self._draw_keypoints(drawn, instances)
         return np.ascontiguousarray(drawn[..., ::-1])
+
+    def _draw_keypoints(self, bgr: np.ndarray, instances: InstanceData) -> np.ndarray:
+        """Keypoints and skeleton (``dataset_meta['skeleton']``) of each instance in its
+        class colour: ground truth (N, K, 3) where labelled (v > 0), predictions (N, K, 2)
+        where ``keypoint_scores`` exceed ``keypoint_score_thr`` (heatmap logits)."""
+        keypoints = _to_numpy(instances.keypoints)
+        if keypoints.shape[-1] == 3:
+            visible = keypoints[..., 2] > 0
+        elif 'keypoint_scores' in instances:
+            visible = _to_numpy(instances.keypoint_scores) > self.keypoint_score_thr
+        else:
+            visible = np.ones(keypoints.shape[:2], dtype=bool)
+        colours = [c[::-1] for c in instance_colours(_to_numpy(instances.labels),
+                                                      self.dataset_meta.get('palette'))]
+        return overlay_keypoints(bgr, keypoints[..., :2], visible, colours,
+                                 self.dataset_meta.get('skeleton'), line_width=self.line_width)
 
     def _panel(self, image: np.ndarray, data_sample: DataSample, side: str,
                score_thr: Optional[float]) -> Optional[np.ndarray]:

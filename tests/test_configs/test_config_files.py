@@ -162,7 +162,10 @@ def _heads(model_cfg: dict) -> list[dict]:
 # epochs (1x = 12) or as the epochs of the steps ('20-23-24e'); demos count iterations.
 DET_SCHEDULE_RE = re.compile(r'(?:^|[_-])(?:(?P<times>\d+)x|(?:\d+-)*(?P<epochs>\d+)e)$')
 DET_DEMO_RE = re.compile(r'_(?P<gpus>\d+)xb(?P<batch>\d+)-(?P<iters>\d+)_[a-z0-9-]+$')
-DET_MODELS = {'faster-rcnn': 'FasterRCNN', 'mask-rcnn': 'MaskRCNN'}
+DET_MODELS = {'faster-rcnn': 'FasterRCNN', 'mask-rcnn': 'MaskRCNN',
+              'keypoint-rcnn': 'KeypointRCNN'}
+# Detectron's and maskrcnn-benchmark's "1x" for iteration-based recipes: 90k iterations of 16.
+DET_1X_ITERS = 90000
 
 
 def check_detection_name(name: str, stem: str, cfg: Config) -> None:
@@ -186,17 +189,28 @@ def check_detection_name(name: str, stem: str, cfg: Config) -> None:
     assert stem.endswith('_coco'), f'{name}: the data set is not named (e.g. _coco)'
     schedule = DET_SCHEDULE_RE.search(stem[:-len('_coco')])
     assert schedule is not None, f'{name}: no schedule (e.g. _1x, _20-23-24e) before _coco'
-    epochs = (12 * int(schedule['times']) if schedule['times'] is not None
-              else int(schedule['epochs']))
-    assert cfg.train_cfg.max_epochs == epochs, (
-        f'{name}: train_cfg.max_epochs={cfg.train_cfg.max_epochs}, the name says {epochs}')
+    if 'max_iters' in cfg.train_cfg:
+        assert schedule['times'] is not None, f'{name}: an iteration schedule is named Nx'
+        iters = DET_1X_ITERS * int(schedule['times'])
+        assert cfg.train_cfg.max_iters == iters, (
+            f'{name}: train_cfg.max_iters={cfg.train_cfg.max_iters}, the name says {iters}')
+    else:
+        epochs = (12 * int(schedule['times']) if schedule['times'] is not None
+                  else int(schedule['epochs']))
+        assert cfg.train_cfg.max_epochs == epochs, (
+            f'{name}: train_cfg.max_epochs={cfg.train_cfg.max_epochs}, the name says {epochs}')
     train_sets = [ds for ds in _datasets(cfg.train_dataloader.dataset)
                   if 'datasets' not in ds and 'dataset' not in ds]
     assert {ds['type'] for ds in train_sets} == {'CocoDataset'}, f'{name}: not trained on COCO'
     heads = [cfg.model.roi_head.bbox_head] + (
         [cfg.model.roi_head.mask_head] if 'mask_head' in cfg.model.roi_head else [])
+    # COCO's 80 classes; its person-keypoint task has one.
+    classes = 1 if algo == 'keypoint-rcnn' else 80
     for head in heads:
-        assert head['num_classes'] == 80, f"{name}: {head['type']}.num_classes != 80 (COCO)"
+        assert head['num_classes'] == classes, (
+            f"{name}: {head['type']}.num_classes != {classes} (COCO)")
+    if algo == 'keypoint-rcnn':
+        assert 'keypoints' in cfg.val_evaluator['metric'], f'{name}: keypoint AP not evaluated'
 
 
 # mmsegmentation's folders whose configs' names start with another algorithm prefix.
@@ -476,6 +490,8 @@ NO_TWIN = {
         "torchvision's inference, for converted torchvision weights",
     'mask_rcnn/mask-rcnn_r50_fpn_torchvision-compat_1x_coco.py':
         "torchvision's inference, for converted torchvision weights",
+    'keypoint_rcnn/keypoint-rcnn_r50-caffe_fpn_1x_coco.py':
+        'mmdet has no keypoint detector (the recipe is maskrcnn-benchmark\'s)',
 }
 COMPARED = [p for p in EXPERIMENTS if p.parent.name != 'demo' and config_id(p) not in NO_TWIN]
 

@@ -33,6 +33,8 @@ def test_table_of_two_configs(table_tool, tmp_path, capsys):
     demo = results['models'][CONFIGS[1]]['fp32']['s_per_image']
     ratio = demo / results['models'][CONFIGS[0]]['fp32']['s_per_image']
     assert table[3].split(' | ')[4] == f'{ratio:.2f}x'
+    amp = results['models'][CONFIGS[1]]['amp']['s_per_image']
+    assert table[3].split(' | ')[6] == f'{demo / amp:.2f}x'
 
 
 def test_amp_column_says_what_ran(table_tool):

@@ -97,3 +97,29 @@ def test_amp_wrapper_with_fixed_loss_scale_steps_and_updates():
     wrapper.enabled = False  # fp32 forward: compare the scaling logic alone
     wrapper.update_params(scaled(x).pow(2).mean())
     torch.testing.assert_close(scaled.weight, plain.weight)
+
+
+@pytest.mark.parametrize('onednn, flags, native', [
+    (True, frozenset({'avx2', 'avx512f', 'avx512bw', 'avx512_vnni'}), False),  # AVX-512 Xeon
+    (True, frozenset({'avx2', 'avx512f', 'avx512_bf16'}), True),  # EPYC Zen 4
+    (True, frozenset({'avx2', 'avx512f', 'amx_bf16', 'amx_tile'}), True),  # Sapphire Rapids
+    (False, frozenset({'avx2', 'fma'}), False),  # AVX2 only
+    (False, frozenset({'avx512_bf16'}), False),  # a oneDNN that cannot use it
+    (True, None, True),  # no /proc/cpuinfo: oneDNN decides
+])
+def test_native_bf16_needs_a_bf16_instruction_flag(monkeypatch, onednn, flags, native):
+    # oneDNN says yes on AVX-512 without bf16 instructions, where bf16 is emulated and slow.
+    monkeypatch.setattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported', lambda: onednn)
+    monkeypatch.setattr(amp_optim_wrapper, 'cpu_flags', lambda: flags)
+    assert amp_optim_wrapper.cpu_supports_bf16() is native
+    assert amp_optim_wrapper.bf16_is_emulated('cpu') is (not native)
+    assert amp_optim_wrapper.bf16_is_emulated('cuda') is False
+
+
+def test_cpu_flags_reads_the_flags_line(tmp_path):
+    cpuinfo = tmp_path / 'cpuinfo'
+    cpuinfo.write_text('processor\t: 0\nmodel name\t: AMD EPYC\n'
+                       'flags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n\nprocessor\t: 1\n')
+    assert amp_optim_wrapper.cpu_flags(str(cpuinfo)) == {'fpu', 'sse2', 'avx2', 'avx512f',
+                                                        'avx512_bf16'}
+    assert amp_optim_wrapper.cpu_flags(str(tmp_path / 'missing')) is None

@@ -22,6 +22,10 @@ def test_random_inputs_write_json(task, tmp_path, tool_argv, bench_tool, capsys)
     assert record['task'] == task and record['batch_size'] == 2 and record['amp'] is True
     # On by default only where --amp runs bf16 autocast on a CPU (native bf16).
     assert record['channels_last'] is record['autocast']
+    # BatchNorm is folded for inference by default (as tools/test.py), never for training.
+    assert record['fuse_conv_bn'] is (task == 'inference')
+    assert (record['fused_batchnorms'] or 0) > 0 if task == 'inference' else \
+        record['fused_batchnorms'] is None
     assert len(record['times']) == 2 and record['warmup'] == 1
     for key in ('s_per_iter', 'peak_memory_mb'):
         assert record[key] > 0, key
@@ -51,12 +55,19 @@ def test_inference_reports_flops(tmp_path, tool_argv, bench_tool) -> None:
     out = tmp_path / 'b.json'
     tool_argv(bench_tool, str(DEMO_CONFIG), '--task', 'inference', '--shape', '64', '64',
               '--num-warmup', '0', '--num-iters', '1', '--no-progress', '--out', str(out),
-              '--cfg-options', *cli_options(model_options()))
+              '--no-fuse-conv-bn', '--cfg-options', *cli_options(model_options()))
     record = json.loads(out.read_text())
     flops = _load('analysis_tools/get_flops.py').main(
         [str(DEMO_CONFIG), '--shape', '64', '64', '--cfg-options',
          *cli_options(model_options())])['flops']
     assert record['flops_per_image'] == flops  # the same count as get_flops.py
+    # Folded (the default), the BatchNorm layers' FLOPs are gone and nothing else changes.
+    fused = tmp_path / 'fused.json'
+    tool_argv(bench_tool, str(DEMO_CONFIG), '--task', 'inference', '--shape', '64', '64',
+              '--num-warmup', '0', '--num-iters', '1', '--no-progress', '--out', str(fused),
+              '--cfg-options', *cli_options(model_options()))
+    folded = json.loads(fused.read_text())['flops_per_image']
+    assert flops * 0.98 < folded < flops
     assert record['achieved_gflops_per_s'] == pytest.approx(
         flops / 1e9 / record['s_per_image'])
 
@@ -107,8 +118,7 @@ def test_detection_inference_split_repeats_fused(tmp_path, tool_argv, bench_tool
     out = tmp_path / 'det.json'
     tool_argv(bench_tool, str(DET_CONFIG), '--task', 'inference', '--shape', '64', '64',
               '--num-warmup', '1', '--num-iters', '2', '--repeat-times', '3',
-              '--fuse-conv-bn', '--no-progress', '--out', str(out),
-              '--cfg-options', *det_cli_options())
+              '--no-progress', '--out', str(out), '--cfg-options', *det_cli_options())
     record = json.loads(out.read_text())
     assert record['task'] == 'inference' and record['batch_size'] == 1
     assert record['repeat_times'] == 3 and len(record['repeats']) == 3
@@ -158,6 +168,17 @@ def test_segmentation_split_and_slide_mode(tmp_path, tool_argv, bench_tool) -> N
     assert records['slide']['test_cfg'] == dict(mode='slide', crop_size=[32, 32],
                                                 stride=[24, 24])
     assert records['whole']['test_cfg']['mode'] == 'whole'
+
+
+def test_no_fuse_conv_bn_keeps_batchnorm(tmp_path, tool_argv, bench_tool) -> None:
+    out = tmp_path / 'unfused.json'
+    tool_argv(bench_tool, str(DEMO_CONFIG), '--task', 'inference', '--shape', '64', '64',
+              '--num-warmup', '0', '--num-iters', '1', '--no-fuse-conv-bn', '--no-progress',
+              '--no-flops', '--out', str(out), '--cfg-options', *cli_options(model_options()))
+    record = json.loads(out.read_text())
+    assert record['fuse_conv_bn'] is False and record['fused_batchnorms'] is None
+    with pytest.raises(ValueError, match='--fuse-conv-bn is for --task inference, not train'):
+        tool_argv(bench_tool, str(DEMO_CONFIG), '--task', 'train', '--fuse-conv-bn')
 
 
 def test_slide_mode_needs_a_stride(tool_argv, bench_tool) -> None:

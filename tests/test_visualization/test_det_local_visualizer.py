@@ -13,7 +13,7 @@ from segdet.engine.hooks import DetVisualizationHook
 from segdet.registry import HOOKS, VISUALIZERS
 from segdet.structures import DataSample
 from segdet.visualization import (DetLocalVisualizer, instance_colours, label_colour,
-                                  overlay_instances)
+                                  overlay_instances, overlay_keypoints)
 
 CLASSES = ('cat', 'dog')
 PALETTE = [(255, 0, 0), (0, 0, 255)]  # RGB
@@ -207,3 +207,32 @@ def test_det_hook_makes_a_det_visualizer_and_logs_val_images(tmp_path) -> None:
     logged = list((tmp_path / 'vis').rglob('val_img_0*.png'))
     assert len(logged) == 1 and '7' in logged[0].name
     assert cv2.imread(str(logged[0])).shape == (H, 2 * W, 3)
+
+
+# ------------------------------------------------------------------------------- keypoints
+def test_keypoints_and_skeleton_are_drawn_where_visible(tmp_path):
+    vis = visualizer(tmp_path, line_width=1)
+    vis.dataset_meta['skeleton'] = [[0, 1], [1, 2]]
+    inst = instances([[5, 5, 75, 55]], [1], scores=[0.9])
+    # Keypoint 2's score is below the threshold: neither it nor the limb 1-2 is drawn.
+    inst.keypoints = torch.tensor([[[20., 30.], [60., 30.], [40., 50.]]])
+    inst.keypoint_scores = torch.tensor([[5.0, 5.0, 1.0]])
+    drawn = vis.draw_instances(grey_image(), inst)
+    blue = np.array(PALETTE[1])
+    assert (drawn[30, 20] == blue).all() and (drawn[30, 60] == blue).all()
+    assert (drawn[30, 40] == blue).all()  # on the limb 0-1
+    assert (drawn[50, 40] == GREY).all() and (drawn[40, 50] == GREY).all()
+    # Ground truth: (N, K, 3) with v; the unlabelled keypoint (v = 0) is not drawn.
+    gt = instances([[5, 5, 75, 55]], [1])
+    gt.keypoints = torch.tensor([[[20., 30., 2.], [60., 30., 1.], [40., 50., 0.]]])
+    drawn = vis.draw_instances(grey_image(), gt)
+    assert (drawn[30, 20] == blue).all() and (drawn[50, 40] == GREY).all()
+
+
+def test_overlay_keypoints_bad_input_is_named():
+    with pytest.raises(ValueError, match='skeleton pair'):
+        overlay_keypoints(grey_image(), np.zeros((1, 2, 2)), np.ones((1, 2), bool),
+                          [(0, 0, 255)], skeleton=[[0, 5]])
+    with pytest.raises(ValueError, match='do not match'):
+        overlay_keypoints(grey_image(), np.zeros((1, 2, 2)), np.ones((1, 3), bool),
+                          [(0, 0, 255)])

@@ -12,8 +12,9 @@ from segdet.structures import DataSample
 
 DEFAULT_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
                      'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label')
+# flip_indices (keypoint data sets): lets a model map keypoints of a flipped view back.
 DET_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                 'flip_direction')
+                 'flip_direction', 'flip_indices')
 # results key -> (InstanceData field, tensor dtype)
 DET_INSTANCE_KEYS = {
     'gt_bboxes': ('bboxes', np.float32),

@@ -25,15 +25,41 @@ _DTYPES = {'float16': torch.float16, 'fp16': torch.float16, 'half': torch.float1
 
 #: Why bf16 autocast is skipped by default where :func:`bf16_is_emulated` holds.
 NO_NATIVE_BF16 = ('this CPU has no native bf16 (no AVX512-BF16/AMX), where bf16 convolutions '
-                  'run 10-20x slower than fp32')
+                  'run several times slower than fp32')
+
+#: /proc/cpuinfo flags of the instructions that make bf16 faster than fp32 on a CPU.
+NATIVE_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
+
+
+def cpu_flags(cpuinfo: str = '/proc/cpuinfo') -> Optional[frozenset]:
+    """The instruction-set flags the kernel reports for the first CPU, or None where the file
+    cannot be read (not Linux)."""
+    try:
+        with open(cpuinfo, encoding='utf-8') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    return frozenset(line.split(':', 1)[1].split())
+    except OSError:
+        return None
+    return frozenset()
 
 
 def cpu_supports_bf16() -> bool:
-    """Whether this CPU runs bf16 convolutions and matmuls natively (AVX512-BF16 or AMX)."""
+    """Whether this CPU runs bf16 convolutions and matmuls natively (AVX512-BF16 or AMX).
+
+    oneDNN's own check (``torch.ops.mkldnn._is_mkldnn_bf16_supported``) also says yes on
+    AVX-512 CPUs without bf16 instructions, where it converts in software and bf16 runs
+    several times slower than fp32; so on Linux a native bf16 flag in /proc/cpuinfo is
+    required too.
+    """
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        onednn = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # builds without oneDNN
         return False
+    flags = cpu_flags()
+    if flags is None:  # no /proc/cpuinfo: trust oneDNN
+        return onednn
+    return onednn and any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 
 def bf16_is_emulated(device_type: str) -> bool:

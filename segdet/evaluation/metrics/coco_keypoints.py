@@ -38,7 +38,9 @@ def keypoint_results(preds: Sequence[dict], cat_ids: Sequence[int]) -> List[dict
             raise ValueError(f'CocoMetric: img_id {p["img_id"]} has {num} instances with '
                              f'keypoints {kps.shape} and keypoint_scores {kp_scores.shape}; '
                              f'expected ({num}, K, 2) and ({num}, K)')
-        triplets = np.concatenate([kps, kp_scores[..., None]], axis=2).reshape(num, -1)
+        # (N, 3K) even for N = 0 (an image without detections)
+        triplets = np.concatenate([kps, kp_scores[..., None]], axis=2).reshape(
+            num, 3 * kps.shape[1])
         for i, label in enumerate(p['labels'].tolist()):
             out.append(dict(image_id=p['img_id'], category_id=cat_ids[label],
                             keypoints=[float(v) for v in triplets[i]],

@@ -1,7 +1,7 @@
 """Detectors."""
-from .base import BaseDetector, undo_flip
+from .base import BaseDetector, undo_flip, unflip_keypoints
 from .single_stage import SingleStageDetector
-from .two_stage import FasterRCNN, MaskRCNN, TwoStageDetector
+from .two_stage import FasterRCNN, KeypointRCNN, MaskRCNN, TwoStageDetector
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'TwoStageDetector', 'FasterRCNN', 'MaskRCNN',
-           'undo_flip']
+           'KeypointRCNN', 'undo_flip', 'unflip_keypoints']

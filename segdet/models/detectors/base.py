@@ -23,11 +23,14 @@ FLIP_DIMS = {'horizontal': (-1, ), 'vertical': (-2, ), 'diagonal': (-2, -1)}
 
 
 def undo_flip(results: InstanceData, meta: dict) -> InstanceData:
-    """Map detections on a flipped image back to the unflipped original (boxes and masks).
+    """Map detections on a flipped image back to the unflipped original (boxes, masks and
+    keypoints).
 
     Args:
-        results: ``bboxes`` (N, 4) and optional ``masks`` (N, H, W) at ``meta['ori_shape']``.
-        meta: Image metainfo with ``flip`` / ``flip_direction``.
+        results: ``bboxes`` (N, 4), optional ``masks`` (N, H, W) and optional ``keypoints``
+            (N, K, 2) with ``keypoint_scores`` (N, K), at ``meta['ori_shape']``.
+        meta: Image metainfo with ``flip`` / ``flip_direction`` (and ``flip_indices`` for
+            keypoints).
 
     Returns:
         ``results`` itself when the image was not flipped, else it with boxes and masks
@@ -51,7 +54,32 @@ def undo_flip(results: InstanceData, meta: dict) -> InstanceData:
     results.bboxes = boxes
     if 'masks' in results:
         results.masks = results.masks.flip(dims=FLIP_DIMS[direction])
+    if 'keypoints' in results:
+        results.keypoints = unflip_keypoints(results.keypoints, (h, w), direction,
+                                             meta.get('flip_indices'), meta.get('img_path'))
+        if direction != 'diagonal':
+            results.keypoint_scores = results.keypoint_scores[:, meta['flip_indices']]
     return results
+
+
+def unflip_keypoints(keypoints: Tensor, ori_shape: tuple, direction: str,
+                     flip_indices: Optional[list], where: object = None) -> Tensor:
+    """(N, K, 2) keypoints predicted on a flipped view -> the unflipped image: coordinates
+    mirrored in the (H, W) ``ori_shape`` and, for a horizontal or vertical flip, left and right
+    swapped back (keypoint ``i`` becomes keypoint ``flip_indices[i]`` of the view)."""
+    h, w = ori_shape
+    out = keypoints.clone()
+    if direction in ('horizontal', 'diagonal'):
+        out[..., 0] = w - keypoints[..., 0]
+    if direction in ('vertical', 'diagonal'):
+        out[..., 1] = h - keypoints[..., 1]
+    if direction == 'diagonal':  # a 180 degree rotation keeps left and right
+        return out
+    if flip_indices is None:
+        raise ValueError(f'keypoints predicted on a {direction}ly flipped view of {where} need '
+                         "flip_indices in its metainfo to swap left and right back (the data "
+                         "set's metainfo gives them)")
+    return out[:, list(flip_indices)]
 
 
 class BaseDetector(BaseModel, metaclass=ABCMeta):

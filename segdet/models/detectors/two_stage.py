@@ -85,7 +85,8 @@ class TwoStageDetector(BaseDetector):
         """Raw outputs. Without samples: ``(features, rpn_outs)``. With samples (their metainfo
         places the proposals): ``(rpn_outs, roi_outs)``, where ``rpn_outs`` is the RPN's
         ``(cls_scores, bbox_preds)`` per level and ``roi_outs`` is ``roi_head.forward``'s tuple
-        (``cls_score``, ``bbox_pred`` and, with a mask head, ``mask_preds``)."""
+        (``cls_score``, ``bbox_pred`` and, with a mask head, ``mask_preds``; with a keypoint
+        head, its heatmaps last)."""
         x = self.extract_feat(inputs)
         rpn_outs = self.rpn_head(x)
         if data_samples is None:
@@ -102,3 +103,9 @@ class FasterRCNN(TwoStageDetector):
 @MODELS.register_module()
 class MaskRCNN(TwoStageDetector):
     """Mask R-CNN (He et al. 2017): a ``TwoStageDetector`` whose RoI head has a mask head."""
+
+
+@MODELS.register_module()
+class KeypointRCNN(TwoStageDetector):
+    """Keypoint R-CNN (He et al. 2017): a ``TwoStageDetector`` whose RoI head is a
+    ``KeypointRoIHead`` (box head plus keypoint heatmaps; a mask head optional)."""

@@ -2,11 +2,14 @@
 from .bbox_heads import (BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead,
                          empty_instances, multiclass_nms)
 from .base_roi_head import BaseRoIHead
+from .keypoint_heads import KeypointRCNNHead
+from .keypoint_roi_head import KeypointRoIHead
 from .mask_heads import FCNMaskHead
 from .roi_extractors import RoIAlign, SingleRoIExtractor, map_roi_levels
 from .shared_heads import ResLayer
 from .standard_roi_head import StandardRoIHead
 
 __all__ = ['BaseRoIHead', 'BBoxHead', 'ConvFCBBoxHead', 'Shared2FCBBoxHead',
-           'Shared4Conv1FCBBoxHead', 'FCNMaskHead', 'SingleRoIExtractor', 'RoIAlign', 'ResLayer',
-           'StandardRoIHead', 'multiclass_nms', 'empty_instances', 'map_roi_levels']
+           'Shared4Conv1FCBBoxHead', 'FCNMaskHead', 'KeypointRCNNHead', 'KeypointRoIHead',
+           'SingleRoIExtractor', 'RoIAlign', 'ResLayer', 'StandardRoIHead', 'multiclass_nms',
+           'empty_instances', 'map_roi_levels']

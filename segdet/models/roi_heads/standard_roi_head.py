@@ -96,17 +96,30 @@ class StandardRoIHead(BaseRoIHead):
              batch_data_samples: SampleList) -> dict:
         """Box (and mask) losses of the sampled proposals of every image: ``loss_cls``,
         ``acc``, ``loss_bbox`` (and ``loss_mask``)."""
+        return self.loss_of_samples(x, self.sample_proposals(rpn_results_list,
+                                                             batch_data_samples),
+                                    [s.gt_instances for s in batch_data_samples])
+
+    def sample_proposals(self, rpn_results_list: list[InstanceData],
+                         batch_data_samples: SampleList) -> list:
+        """Assign each image's proposals to its ground truth and sample the training RoIs
+        (``train_cfg.assigner`` / ``sampler``): one ``SamplingResult`` per image."""
         sampling_results = []
-        gts = [s.gt_instances for s in batch_data_samples]
         for proposals, sample in zip(rpn_results_list, batch_data_samples):
             pred = InstanceData(priors=proposals.bboxes)
             ignored = sample.ignored_instances if 'ignored_instances' in sample else None
             assign = self.bbox_assigner.assign(pred, sample.gt_instances, ignored)
             sampling_results.append(self.bbox_sampler.sample(assign, pred, sample.gt_instances))
+        return sampling_results
+
+    def loss_of_samples(self, x: Sequence[Tensor], sampling_results: list,
+                        batch_gt_instances: list[InstanceData]) -> dict:
+        """The branches' losses on sampled RoIs (box, and mask with a mask head)."""
         bbox_results = self.bbox_loss(x, sampling_results)
         losses = dict(bbox_results['loss_bbox'])
         if self.with_mask:
-            mask_results = self.mask_loss(x, sampling_results, bbox_results['bbox_feats'], gts)
+            mask_results = self.mask_loss(x, sampling_results, bbox_results['bbox_feats'],
+                                          batch_gt_instances)
             losses.update(mask_results['loss_mask'])
         return losses
 

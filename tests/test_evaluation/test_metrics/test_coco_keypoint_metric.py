@@ -126,6 +126,20 @@ def test_written_results_are_coco_keypoint_results(tmp_path):
     assert len(written) == sum(len(s['pred_instances']['labels']) for s in samples)
 
 
+def test_an_image_without_detections_equals_cocoeval(tmp_path):
+    rng = np.random.default_rng(4)
+    gt = make_gt(rng, 4)
+    samples = make_samples(gt, rng, noise=2.0)
+    pred = samples[0]['pred_instances']
+    for key in ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores'):
+        pred[key] = pred[key][:0]  # (0, ...) arrays: the image has no detection
+    out = run_metric(tmp_path, gt, samples, SIGMAS)
+    written = json.loads((tmp_path / 'results.keypoints.json').read_text())
+    assert IMG_IDS[0] not in {r['image_id'] for r in written}
+    stats = direct_cocoeval(tmp_path, SIGMAS)
+    assert [out[f'coco/keypoints_{i}'] for i in KP_ITEMS] == [round(s, 3) for s in stats[:5]]
+
+
 @pytest.mark.parametrize('seed', [2, 3])
 def test_perturbed_keypoints_equal_cocoeval(tmp_path, seed):
     rng = np.random.default_rng(seed)
