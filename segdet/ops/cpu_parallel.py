@@ -5,6 +5,11 @@ Results equal torchvision's exactly: RoIs are independent, and the per-class NMS
 merged the way torchvision merges them. Used only for CPU inputs with enough work and more
 than one thread, and (``roi_align``) when no gradient is recorded; otherwise the calls go
 straight to torchvision.
+
+Autocast state is per thread, so the worker threads do not see the caller's ``--amp``:
+torchvision's autocast wrappers (which run these ops in fp32, having no bf16 / fp16 CPU
+kernels) do not apply there. The wrappers do the same themselves: half-precision inputs are
+computed in fp32 and ``roi_align``'s output is cast back to the input's dtype.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +42,11 @@ def _threads_for(device: torch.device) -> int:
     return torch.get_num_threads() if device.type == 'cpu' else 1
 
 
+def _fp32(t: Tensor) -> Tensor:
+    """``t`` in fp32 when it is bf16 / fp16 (what torchvision's autocast wrappers compute in)."""
+    return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
+
+
 def _executor(workers: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     if _pool is None or _pool_size != workers:
@@ -62,11 +72,11 @@ def roi_align(input: Tensor, boxes: Tensor, output_size, spatial_scale: float = 
     if (threads < 2 or recording or not isinstance(boxes, Tensor)
             or boxes.shape[0] < MIN_PARALLEL_ROIS):
         return tv_roi_align(input, boxes, output_size, spatial_scale, sampling_ratio, aligned)
-    chunks = boxes.tensor_split(threads)
-    futures = [_executor(threads).submit(tv_roi_align, input, chunk, output_size,
+    chunks = _fp32(boxes).tensor_split(threads)
+    futures = [_executor(threads).submit(tv_roi_align, _fp32(input), chunk, output_size,
                                          spatial_scale, sampling_ratio, aligned)
                for chunk in chunks]
-    return torch.cat([f.result() for f in futures])
+    return torch.cat([f.result() for f in futures]).to(input.dtype)
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
@@ -81,7 +91,8 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
         return tv_batched_nms(boxes, scores, idxs, iou_threshold)
     groups = [torch.where(idxs == g)[0] for g in torch.unique(idxs)]
     pool = _executor(threads)
-    futures = [pool.submit(tv_nms, boxes[g], scores[g], iou_threshold) for g in groups]
+    boxes32, scores32 = _fp32(boxes), _fp32(scores)
+    futures = [pool.submit(tv_nms, boxes32[g], scores32[g], iou_threshold) for g in groups]
     keep_mask = torch.zeros_like(scores, dtype=torch.bool)
     for g, future in zip(groups, futures):
         keep_mask[g[future.result()]] = True

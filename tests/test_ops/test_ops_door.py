@@ -76,6 +76,31 @@ def test_threaded_cpu_paths_equal_torchvision_exactly():
         torch.set_num_threads(threads)
 
 
+def test_threaded_cpu_paths_under_bf16_autocast_equal_torchvision():
+    """Autocast does not reach the worker threads; bf16 inputs must still give torchvision's
+    autocast result (computed in fp32) instead of failing for want of a bf16 kernel."""
+    from segdet.ops import cpu_parallel
+    g = torch.Generator().manual_seed(3)
+    feats = torch.rand(1, 8, 40, 40, generator=g).bfloat16()
+    rois = torch.cat([torch.zeros(300, 1), random_boxes(300, g) / 3], dim=1)
+    boxes = random_boxes(6000, g).bfloat16()
+    scores = torch.rand(6000, generator=g).bfloat16()
+    idxs = torch.randint(0, 40, (6000, ), generator=g)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert rois.shape[0] >= cpu_parallel.MIN_PARALLEL_ROIS
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            ours = ops.roi_align(feats, rois, (7, 7), 0.5, 2, True)
+            theirs = torchvision.ops.roi_align(feats, rois, (7, 7), 0.5, 2, True)
+            keep = ops.batched_nms(boxes, scores, idxs, 0.5)
+            tv_keep = torchvision.ops.batched_nms(boxes.float(), scores.float(), idxs, 0.5)
+        assert ours.dtype == theirs.dtype == torch.bfloat16 and torch.equal(ours, theirs)
+        assert torch.equal(keep, tv_keep)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_threaded_roi_align_works_in_a_forked_child():
     import multiprocessing as mp
     from segdet.ops import cpu_parallel

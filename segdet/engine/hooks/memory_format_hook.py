@@ -5,7 +5,17 @@ reference ``--amp`` path); NCHW tensors are reordered at every convolution. Conv
 weights once is enough: a convolution whose weight is channels_last returns a channels_last
 output, so the whole network, and its gradients, stay NHWC. Inputs are converted as they
 enter the model. Modules without 4-D parameters are unaffected.
+
+One exception on CPUs: oneDNN runs depthwise convolutions with a dilation of 7 or more
+(DeepLabV3+'s separable ASPP: 12, 24, 36) several times slower in NHWC than in NCHW, in fp32 and
+bf16 alike
+(docs/benchmarks.md, "Mixed precision on an AVX512-BF16 CPU"), while every other convolution
+is faster in NHWC. Each such convolution stays NCHW: its weight is left contiguous, its input
+is made contiguous as it enters and its output channels_last as it leaves (two reorders, much
+cheaper than the NHWC kernel).
 """
+import weakref
+from typing import Optional
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
@@ -28,18 +38,83 @@ def _inputs_to(memory_format: torch.memory_format):
     return hook
 
 
-def to_memory_format(model: torch.nn.Module, memory_format: str = 'channels_last') -> None:
+#: From this dilation on, oneDNN's NHWC depthwise 3x3 convolution leaves its fast kernel: 5-10x
+#: slower than NCHW in fp32 and bf16 (at dilation 6 NHWC is still 2x faster than NCHW).
+NHWC_SLOW_DILATION = 7
+
+
+def is_dilated_depthwise(module: torch.nn.Module) -> bool:
+    """Whether ``module`` is a depthwise 2-D convolution (one group per input channel) with a
+    dilation of at least :data:`NHWC_SLOW_DILATION`."""
+    return (isinstance(module, torch.nn.Conv2d) and module.groups > 1
+            and module.groups == module.in_channels
+            and max(module.dilation) >= NHWC_SLOW_DILATION)
+
+
+class _SharedContiguous:
+    """Forward pre-hook making a module's 4-D input contiguous, reusing the copy of the last
+    input when the next island gets the very same tensor, unchanged (the parallel ASPP
+    branches): one reorder instead of one per branch."""
+
+    def __init__(self) -> None:
+        self._source: Optional[weakref.ref] = None
+        self._version = -1
+        self._copy: Optional[torch.Tensor] = None
+
+    def __call__(self, module, args):
+        return tuple(self._contiguous(a) if torch.is_tensor(a) and a.dim() == 4 else a
+                     for a in args)
+
+    def _contiguous(self, x: torch.Tensor) -> torch.Tensor:
+        if self._source is not None and self._source() is x and x._version == self._version:
+            return self._copy
+        out = x.contiguous()
+        self._source, self._version, self._copy = weakref.ref(x), x._version, out
+        return out
+
+
+def _output_channels_last(module, args, output):
+    return output.contiguous(memory_format=torch.channels_last)
+
+
+def to_memory_format(model: torch.nn.Module, memory_format: str = 'channels_last',
+                     nchw_islands: Optional[bool] = None) -> list[str]:
     """Convert ``model``'s parameters and, through a forward pre-hook, its 4-D ``inputs``.
 
     Args:
         model: The (unwrapped) model; called as ``model(inputs, ...)`` or
             ``model(inputs=..., ...)``.
         memory_format: 'channels_last' or 'contiguous'.
+        nchw_islands: With 'channels_last', keep the dilated depthwise convolutions in NCHW
+            (see the module docstring). Default: on when the model's parameters are on the
+            CPU.
+
+    Returns:
+        The names of the convolutions kept NCHW.
     """
     if memory_format not in _FORMATS:
         raise ValueError(f'memory_format must be one of {sorted(_FORMATS)}, got {memory_format!r}')
     model.to(memory_format=_FORMATS[memory_format])
     model.register_forward_pre_hook(_inputs_to(_FORMATS[memory_format]), with_kwargs=True)
+    if memory_format != 'channels_last':
+        return []
+    if nchw_islands is None:
+        first = next(model.parameters(), None)
+        nchw_islands = first is not None and first.device.type == 'cpu'
+    if not nchw_islands:
+        return []
+    kept = []
+    to_nchw = _SharedContiguous()
+    for name, module in model.named_modules():
+        if is_dilated_depthwise(module):
+            # A fresh tensor: with one input channel per group, a channels_last weight also
+            # passes is_contiguous() while its strides still make oneDNN pick NHWC.
+            weight = module.weight.data
+            module.weight.data = weight.new_empty(weight.shape).copy_(weight)
+            module.register_forward_pre_hook(to_nchw)
+            module.register_forward_hook(_output_channels_last)
+            kept.append(name)
+    return kept
 
 
 @HOOKS.register_module()
@@ -65,7 +140,10 @@ class MemoryFormatHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the wrapped model runs
             model = model.module
-        to_memory_format(model, self.memory_format)
+        kept = to_memory_format(model, self.memory_format)
+        if kept:
+            runner.logger.info(f'MemoryFormatHook: {self.memory_format}, except {len(kept)} '
+                               'dilated depthwise convolutions kept NCHW (faster on CPUs)')
         self._converted = True
 
     def before_train(self, runner) -> None:
