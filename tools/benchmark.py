@@ -2,7 +2,7 @@
 
     python tools/benchmark.py CONFIG [CHECKPOINT] --task train|inference [--shape H [W]]
         [--batch-size N] [--num-warmup 5] [--num-iters 20] [--repeat-times N] [--amp]
-        [--[no-]channels-last] [--no-fuse-conv-bn] [--mode whole|slide --crop-size H W
+        [--[no-]channels-last] [--no-fuse-conv-bn] [--compile] [--mode whole|slide --crop-size H W
         --stride H W] [--threads N] [--out FILE.json] [--cfg-options ...]
 
 Segmentors and two-stage detectors (Faster/Mask R-CNN). With ``--shape`` the inputs are
@@ -25,6 +25,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 
 import segdet.engine
+from segdet.engine.compile import compile_for_inference, compile_options
 from segdet.engine.benchmark import (DATA_TASK_COLUMNS, add_flop_rates, benchmark_batches,
                                      benchmark_data, build_benchmark_model, default_batch_size,
                                      environment_info, flops_countable, format_shapes,
@@ -66,6 +67,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--fuse-conv-bn', action=argparse.BooleanOptionalAction, default=None,
                         help='inference: fold eval-mode BatchNorm into the preceding conv, as '
                         'tools/test.py does (default: on for inference; never in training)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the training step (train) or the network '
+                        '(inference: encode_decode / extract_feat) first; the compile time is '
+                        'reported apart (the first warm-up iteration, less a timed one)')
     parser.add_argument('--mode', choices=['whole', 'slide'],
                         help='segmentation inference mode (default: model.test_cfg.mode)')
     parser.add_argument('--crop-size', type=int, nargs=2, metavar=('H', 'W'),
@@ -121,9 +126,23 @@ def build_cfg(args: argparse.Namespace) -> Config:
     if args.fuse_conv_bn and args.task != 'inference':
         raise ValueError(f'--fuse-conv-bn is for --task inference, not {args.task} (it folds '
                          'eval-mode BatchNorm statistics)')
+    if args.compile and args.task == 'data':
+        raise ValueError('--compile is for --task train or inference (--task data runs no model)')
+    if args.compile and args.num_warmup < 1:
+        raise ValueError('--compile needs --num-warmup >= 1: the first iteration compiles, and '
+                         'timing it would measure the compiler')
     if args.fuse_conv_bn is None:  # as tools/test.py: folded for inference, never in training
         args.fuse_conv_bn = args.task == 'inference'
     return cfg
+
+
+def compile_model(model: torch.nn.Module, task: str, options: Optional[dict] = None) -> str:
+    """``torch.compile`` what ``task`` runs: ``train_step`` (as mmengine's ``cfg.compile``)
+    or the network method of inference; returns the compiled method's name."""
+    if task == 'train':
+        model.train_step = torch.compile(model.train_step, **(options or {}))
+        return 'train_step'
+    return compile_for_inference(model, options)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -141,12 +160,21 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
         model, fused = build_benchmark_model(cfg, args.checkpoint, args.device,
                                              args.fuse_conv_bn, channels_last)
+        # torch.compile options: the config's `compile` dict (e.g. --cfg-options
+        # compile.mode=max-autotune), else the defaults
+        compiled = (compile_model(model, args.task, compile_options(cfg.get('compile')))
+                    if args.compile else None)
         result = run_model_benchmark(
             model, args.task, benchmark_batches(cfg, args.task, batch_size, args.shape,
                                                 args.config),
             batch_size, args.num_warmup, args.num_iters, args.repeat_times, args.device,
             cfg.get('optim_wrapper'), args.amp, args.amp_dtype,
-            flops=not args.no_flops and flops_countable(cfg), progress=not args.no_progress)
+            # a JIT trace does not go through a compiled method
+            flops=not args.no_flops and not args.compile and flops_countable(cfg),
+            progress=not args.no_progress)
+    if compiled is not None:
+        result['compiled'] = compiled
+        result['compile_s'] = result['warmup_times'][0] - result['s_per_iter']
     autocast = result.pop('autocast')
     if args.amp and not autocast:
         warnings.warn('--amp: no autocast on this device (no native bf16); figures are fp32')
@@ -157,6 +185,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     record = dict(config=args.config, task=args.task, shape=args.shape, batch_size=batch_size,
                   amp=args.amp, autocast=autocast, amp_dtype=args.amp_dtype,
                   channels_last=channels_last, fuse_conv_bn=args.fuse_conv_bn,
+                  compile=args.compile,
                   fused_batchnorms=fused, device=args.device,
                   test_cfg=None if is_detector(cfg) else dict(cfg.model.get('test_cfg') or {}),
                   flush_denormal=bool(cfg.env_cfg.get('flush_denormal', True))
@@ -165,7 +194,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.task == 'inference':
         add_flop_rates(record)
     record['environment'] = environment_info()
-    print_report(record, model_task_columns(args.task, args.repeat_times),
+    print_report(record, model_task_columns(args.task, args.repeat_times, args.compile),
                  osp.basename(args.config), args.out, table_only=headline(record))
 
 

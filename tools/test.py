@@ -15,6 +15,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import segdet.engine
+from segdet.engine.compile import compile_options
 from segdet.engine.hub import local_checkpoint
 from segdet.engine.optimizers import NO_NATIVE_BF16, bf16_is_emulated
 from segdet.engine.runtime import (configure_runtime, init_cpu_distributed,
@@ -58,6 +59,10 @@ def parse_args() -> argparse.Namespace:
                         'testing (default; same predictions up to float rounding, faster); '
                         'SyncBN and GN are kept. --no-fuse-conv-bn: test the model as built')
     parser.add_argument('--amp', action='store_true', help='run inference under autocast')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the network (segmentors: encode_decode; detectors: '
+                        'extract_feat) before testing; the first iteration compiles. Options: '
+                        '--cfg-options compile.mode=max-autotune etc.')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='model and inputs in channels_last (default: the config\'s '
                         '`channels_last`, else on where --amp runs bf16 on a CPU)')
@@ -137,6 +142,11 @@ def build_cfg(args: argparse.Namespace) -> Config:
     cfg.load_from = local_checkpoint(args.checkpoint)
     if args.fuse_conv_bn:  # on before_test, after the checkpoint is loaded
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(type='FuseConvBNHook')]
+    options = compile_options(True if args.compile and not cfg.get('compile') else
+                              cfg.get('compile'))
+    if options is not None:  # after folding and the memory format (hook priorities)
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='CompileHook', options=options)]
     if not args.allow_partial_checkpoint:  # a checkpoint of another model is an error
         hooks = list(cfg.get('custom_hooks') or [])
         cfg.custom_hooks = hooks + [dict(type='CheckpointFitHook')]

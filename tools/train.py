@@ -1,4 +1,5 @@
-"""Train a model from a config: ``python tools/train.py CONFIG [--work-dir DIR] [--amp] [--resume [PATH]]``."""
+"""Train a model from a config: ``python tools/train.py CONFIG [--work-dir DIR] [--amp] [--compile]
+[--resume [PATH]]``."""
 import argparse
 import os
 import os.path as osp
@@ -26,6 +27,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='model and inputs in channels_last (default: the config\'s '
                         '`channels_last`, else on where --amp runs bf16 on a CPU)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the training step (mmengine\'s `compile` option; '
+                        'the first iterations compile); validation stays eager')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load checkpoints with full unpickling (only for files you trust; '
                         'or set `trust_checkpoint = True` in the config)')
@@ -49,6 +53,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
     check_work_dir(cfg.work_dir, '--work-dir' if args.work_dir else 'work dir')
     if args.amp:
         enable_amp(cfg)
+    if args.compile and not cfg.get('compile'):
+        cfg.compile = True  # the Runner compiles train_step
     configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
     if args.resume == 'auto':
         # mmengine would log "Auto resumed from the latest checkpoint None" and start afresh.

@@ -47,6 +47,9 @@ def options(root: Path) -> dict:
         'model.roi_head.bbox_head.fc_out_channels': 64,
         'model.train_cfg.rcnn.sampler.num': 64,
         'model.test_cfg.rcnn.score_thr': 0.0,  # detections from a 2-iteration model
+        'randomness.seed': 0,
+        # the recipe's 0.02 for 16 images can diverge on 2 (no detection left)
+        'optim_wrapper.optimizer.lr': 0.0025,
         'train_cfg.max_iters': ITERS, 'train_cfg.val_interval': ITERS,
         'default_hooks.checkpoint.interval': ITERS, 'default_hooks.logger.interval': 1,
         'train_dataloader.batch_size': 2,

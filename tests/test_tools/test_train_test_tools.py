@@ -27,8 +27,8 @@ from segdet.registry import DATASETS, MODELS
 from segdet.utils import UnknownTypeError
 from segdet.visualization import overlay_sem_seg
 from tool_run_helpers import (DEMO_CONFIG, DEMO_NAME, SHAPES, TRAIN_ITERS, cli_options,
-                              copy_work_dir, eval_options, run_tool, train_options,
-                              unique_config)
+                              copy_work_dir, eval_options, log_text, metric_json, run_tool,
+                              train_options, unique_config)
 
 NUM_VAL = SHAPES['num_val']
 NUM_CLASSES = 4
@@ -91,20 +91,6 @@ def numpy_metrics(preds: list[np.ndarray], data_root: Path) -> dict[str, float]:
     with np.errstate(invalid='ignore', divide='ignore'):
         return dict(aAcc=100 * inter.sum() / labeled.sum(),
                     mIoU=100 * np.nanmean(inter / union), mAcc=100 * np.nanmean(inter / labeled))
-
-
-def metric_json(work_dir: Path) -> dict[str, Any]:
-    """The metrics line of the JSON log that ``tools/test.py`` writes under its work dir."""
-    logs = sorted(p for p in work_dir.glob('*/*.json'))
-    assert len(logs) == 1, f'expected one metric JSON under {work_dir}, found {logs}'
-    return json.loads(logs[0].read_text().strip().splitlines()[-1])
-
-
-def log_text(work_dir: Path) -> str:
-    """The text log of the single run whose log dir is under ``work_dir``."""
-    logs = list(work_dir.glob('*/*.log'))
-    assert len(logs) == 1, f'expected one run log under {work_dir}, found {logs}'
-    return logs[0].read_text()
 
 
 def read_pngs(directory: Path, suffix: str = '', flags: int = cv2.IMREAD_UNCHANGED) -> list:

@@ -1,5 +1,6 @@
 """Helpers for the tool tests: the options of the tiny runs, running and importing the tools."""
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -141,3 +142,17 @@ def copy_work_dir(src: Path, dst: Path) -> Path:
     last = dst / 'last_checkpoint'
     last.write_text(str(dst / Path(last.read_text().strip()).name))
     return dst
+
+
+def metric_json(work_dir: Path) -> dict[str, Any]:
+    """The metrics line of the JSON log that ``tools/test.py`` writes under its work dir."""
+    logs = sorted(p for p in work_dir.glob('*/*.json'))
+    assert len(logs) == 1, f'expected one metric JSON under {work_dir}, found {logs}'
+    return json.loads(logs[0].read_text().strip().splitlines()[-1])
+
+
+def log_text(work_dir: Path) -> str:
+    """The text log of the single run whose log dir is under ``work_dir``."""
+    logs = list(work_dir.glob('*/*.log'))
+    assert len(logs) == 1, f'expected one run log under {work_dir}, found {logs}'
+    return logs[0].read_text()

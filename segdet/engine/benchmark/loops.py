@@ -61,6 +61,7 @@ def benchmark_train(model: torch.nn.Module, optim_wrapper: Any, batches: Iterato
                          progress=progress)
     return dict(s_per_iter=sum(out.step_times) / iters, times=out.step_times,
                 data_time=sum(out.fetch_times) / iters, warmup=warmup, iters=iters,
+                warmup_times=out.warmup_step_times,
                 input_shapes=shapes)
 
 
@@ -116,6 +117,7 @@ def benchmark_inference(model: torch.nn.Module, batches: Iterator[dict], warmup:
     timed = splits[warmup:]
     return dict(s_per_iter=sum(out.step_times) / iters, times=out.step_times,
                 data_time=sum(out.fetch_times) / iters, warmup=warmup, iters=iters,
+                warmup_times=out.warmup_step_times,
                 input_shapes=shapes,
                 network_time=sum(t[0] for t in timed) / iters,
                 postprocess_time=sum(t[1] for t in timed) / iters,
@@ -158,7 +160,8 @@ def combine_repeats(runs: list[dict], batch_size: int, task: str) -> dict:
                 k: v / batch_size for k, v in run['postprocess_parts'].items()}
         keys += ['s_per_image', 'network_s_per_image', 'postprocess_s_per_image']
     result = dict(warmup=runs[0]['warmup'], iters=runs[0]['iters'], repeat_times=len(runs),
-                  repeats=summaries, times=[t for run in runs for t in run['times']])
+                  repeats=summaries, times=[t for run in runs for t in run['times']],
+                  warmup_times=runs[0]['warmup_times'])
     for key in keys:
         result[key], result[key + '_std'] = mean_std([s[key] for s in summaries])
     if task == 'inference':

@@ -89,16 +89,19 @@ def add_flop_rates(record: dict) -> None:
         record['achieved_gflops_per_s'] = record['gflops_per_image'] / record['s_per_image']
 
 
-def model_task_columns(task: str, repeat_times: int) -> list[Column]:
+def model_task_columns(task: str, repeat_times: int, compiled: bool = False) -> list[Column]:
     """The table of ``tools/benchmark.py --task train|inference``.
 
     Its ``value`` and ``std`` cells are s/iter (train) or s/im (inference) and their
-    standard deviation over the repeats (see :func:`headline`).
+    standard deviation over the repeats (see :func:`headline`); with ``compiled``, a
+    ``compile s`` column (the first warm-up iteration less a timed one).
     """
     unit = 's/iter' if task == 'train' else 's/im'
     columns: list[Column] = [('task', 'task', str), (unit, 'value', '.4f')]
     if repeat_times > 1:
         columns.append(('std', 'std', '.4f'))
+    if compiled:
+        columns.append(('compile s', 'compile_s', '.1f'))
     if task == 'inference':
         columns += [('network', 'network_s_per_image', '.4f'),
                     ('+ post', 'postprocess_s_per_image', '.4f'),

@@ -33,12 +33,15 @@ class LoopTimes:
         fetch_times: Seconds in ``fetch`` per iteration (about 0 without one).
         warmup: Untimed iterations run first.
         output: What the last ``step`` returned.
+        warmup_step_times: Seconds in ``step`` of each warm-up iteration (kept apart: the first
+            includes one-off costs such as ``torch.compile``'s compilation).
     """
 
     step_times: list[float]
     fetch_times: list[float]
     warmup: int
     output: Any = None
+    warmup_step_times: list[float] = field(default_factory=list)
 
 
 def timed_loop(step: Callable[[Any], Any], iters: int, warmup: int = 0,
@@ -71,7 +74,7 @@ def timed_loop(step: Callable[[Any], Any], iters: int, warmup: int = 0,
                          f'got iters={iters}, warmup={warmup}')
     sync = sync if sync is not None else (lambda: None)
     bar = ProgressBar(warmup + iters) if progress else None
-    step_times, fetch_times, out = [], [], None
+    step_times, fetch_times, warmup_times, out = [], [], [], None
     for i in range(warmup + iters):
         t0 = time.perf_counter()
         data = fetch() if fetch is not None else None
@@ -83,11 +86,14 @@ def timed_loop(step: Callable[[Any], Any], iters: int, warmup: int = 0,
         if i >= warmup:
             step_times.append(t2 - t1)
             fetch_times.append(t1 - t0)
+        else:
+            warmup_times.append(t2 - t1)
         if bar is not None:
             bar.update()
     if bar is not None:
         sys.stdout.write('\n')
-    return LoopTimes(step_times=step_times, fetch_times=fetch_times, warmup=warmup, output=out)
+    return LoopTimes(step_times=step_times, fetch_times=fetch_times, warmup=warmup, output=out,
+                     warmup_step_times=warmup_times)
 
 
 @dataclass
