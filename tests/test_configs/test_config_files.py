@@ -490,6 +490,14 @@ NO_TWIN = {
         "torchvision's inference, for converted torchvision weights",
     'mask_rcnn/mask-rcnn_r50_fpn_torchvision-compat_1x_coco.py':
         "torchvision's inference, for converted torchvision weights",
+    'mask_rcnn/mask-rcnn_r50-caffe_fpn_2x_coco.py':
+        "mmdet's caffe-style 2x is multi-scale with polygons (ms-poly-2x); this is Detectron's BN*",
+    'mask_rcnn/mask-rcnn_r101-caffe_fpn_2x_coco.py': "Detectron's R-101 BN* 2x; mmdet has none",
+    'mask_rcnn/mask-rcnn_r50-caffe_fpn_3x_coco.py':
+        "mmdet's caffe-style 3x is multi-scale with polygons (ms-poly-3x); this is Detectron's BN*",
+    'mask_rcnn/mask-rcnn_r50-caffe_fpn_4conv1fc_2x_coco.py':
+        "Detectron GN page's BN* 4conv1fc variant; mmdet has none",
+    'gn/mask-rcnn_r101-scratch_fpn_gn-all_3x_coco.py': "mmdet's scratch configs are R-50, 6x",
     'keypoint_rcnn/keypoint-rcnn_r50-caffe_fpn_1x_coco.py':
         'mmdet has no keypoint detector (the recipe is maskrcnn-benchmark\'s)',
 }
