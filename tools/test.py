@@ -142,8 +142,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
     cfg.load_from = local_checkpoint(args.checkpoint)
     if args.fuse_conv_bn:  # on before_test, after the checkpoint is loaded
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(type='FuseConvBNHook')]
-    options = compile_options(True if args.compile and not cfg.get('compile') else
-                              cfg.get('compile'))
+    # --compile, with the config's `compile` dict as torch.compile options when it has one
+    options = compile_options(cfg.get('compile') or True) if args.compile else None
     if options is not None:  # after folding and the memory format (hook priorities)
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
             dict(type='CompileHook', options=options)]

@@ -42,9 +42,13 @@ def _threads_for(device: torch.device) -> int:
     return torch.get_num_threads() if device.type == 'cpu' else 1
 
 
+#: Dtypes torchvision has no CPU kernels of these ops for.
+HALF_DTYPES = (torch.bfloat16, torch.float16)
+
+
 def _fp32(t: Tensor) -> Tensor:
     """``t`` in fp32 when it is bf16 / fp16 (what torchvision's autocast wrappers compute in)."""
-    return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
+    return t.float() if t.dtype in HALF_DTYPES else t
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
@@ -61,22 +65,31 @@ def roi_align(input: Tensor, boxes: Tensor, output_size, spatial_scale: float = 
               sampling_ratio: int = -1, aligned: bool = False) -> Tensor:
     """``torchvision.ops.roi_align`` on (K, 5) RoIs, split over the CPU threads at inference.
 
+    Half-precision CPU features (``--amp``) are pooled in fp32 with fp32 boxes, as
+    torchvision's autocast wrapper does (it has no bf16 / fp16 CPU kernel), on every path; the
+    output has the features' dtype.
+
     Args:
         input: (B, C, H, W) features; boxes: (K, 5) ``[batch_index, x1, y1, x2, y2]``.
 
     Returns:
         (K, C, h, w) pooled features, identical to torchvision's.
     """
+    dtype = input.dtype
+    if input.device.type == 'cpu' and dtype in HALF_DTYPES:
+        input = input.float()
+        boxes = boxes.float() if isinstance(boxes, Tensor) else boxes
     threads = _threads_for(input.device)
     recording = torch.is_grad_enabled() and (input.requires_grad or boxes.requires_grad)
     if (threads < 2 or recording or not isinstance(boxes, Tensor)
             or boxes.shape[0] < MIN_PARALLEL_ROIS):
-        return tv_roi_align(input, boxes, output_size, spatial_scale, sampling_ratio, aligned)
-    chunks = _fp32(boxes).tensor_split(threads)
-    futures = [_executor(threads).submit(tv_roi_align, _fp32(input), chunk, output_size,
+        return tv_roi_align(input, boxes, output_size, spatial_scale, sampling_ratio,
+                            aligned).to(dtype)
+    chunks = boxes.tensor_split(threads)
+    futures = [_executor(threads).submit(tv_roi_align, input, chunk, output_size,
                                          spatial_scale, sampling_ratio, aligned)
                for chunk in chunks]
-    return torch.cat([f.result() for f in futures]).to(input.dtype)
+    return torch.cat([f.result() for f in futures]).to(dtype)
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:

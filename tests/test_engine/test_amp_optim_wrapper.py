@@ -123,3 +123,7 @@ def test_cpu_flags_reads_the_flags_line(tmp_path):
     assert amp_optim_wrapper.cpu_flags(str(cpuinfo)) == {'fpu', 'sse2', 'avx2', 'avx512f',
                                                         'avx512_bf16'}
     assert amp_optim_wrapper.cpu_flags(str(tmp_path / 'missing')) is None
+    # ARM lists 'Features', not x86 flags: no flag set, so oneDNN's answer is trusted.
+    arm = tmp_path / 'arm_cpuinfo'
+    arm.write_text('processor\t: 0\nFeatures\t: fp asimd sve bf16\nCPU part\t: 0xd4f\n')
+    assert amp_optim_wrapper.cpu_flags(str(arm)) is None

@@ -107,3 +107,28 @@ def test_branches_on_one_tensor_share_its_nchw_copy():
         assert seen[0] is seen[1]  # one reorder for both branches
         model(x + 1)  # a new input gets a new copy
     assert seen[2] is seen[3] and seen[2] is not seen[0]
+
+
+def test_no_copy_is_held_between_passes_and_the_model_still_copies():
+    import copy
+    torch.manual_seed(0)
+    model = TwoBranches()
+    to_memory_format(model, 'channels_last')
+    model(torch.randn(1, 3, 16, 16)).sum().backward()  # a training pass, with autograd
+    hook = next(h for h in model.a._forward_pre_hooks.values())
+    assert hook._copy is None and hook._source is None
+    twin = copy.deepcopy(model)  # e.g. BatchNorm folding after training
+    with torch.no_grad():
+        torch.testing.assert_close(twin(torch.ones(1, 3, 16, 16)),
+                                   model(torch.ones(1, 3, 16, 16)))
+
+
+def test_inference_mode_tensors_are_reordered_without_the_cache():
+    torch.manual_seed(0)
+    model = TwoBranches().eval()
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        expected = model(x)
+    to_memory_format(model, 'channels_last')
+    with torch.inference_mode():  # inference tensors have no version counter
+        torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-5)

@@ -101,6 +101,22 @@ def test_threaded_cpu_paths_under_bf16_autocast_equal_torchvision():
         torch.set_num_threads(threads)
 
 
+def test_bf16_features_pool_in_fp32_with_fp32_rois():
+    """Half CPU features are pooled as torchvision's autocast does (fp32 features and boxes,
+    output cast back), on the one-call path too; SingleRoIExtractor's RoIAlign keeps the RoIs
+    fp32 for them (bf16 would move a 1000-px coordinate by up to 4 px)."""
+    from segdet.models.roi_heads.roi_extractors.single_level_roi_extractor import RoIAlign
+    g = torch.Generator().manual_seed(4)
+    feats = torch.rand(1, 4, 300, 300, generator=g).bfloat16()
+    rois = torch.tensor([[0., 1001.3, 997.7, 1150.9, 1093.1], [0., 10.2, 20.7, 64.9, 80.1]])
+    expected = torchvision.ops.roi_align(feats.float(), rois, (7, 7), 0.25, 2, True).bfloat16()
+    with torch.no_grad():
+        assert torch.equal(ops.roi_align(feats, rois, (7, 7), 0.25, 2, True), expected)
+        layer = RoIAlign(7, spatial_scale=0.25, sampling_ratio=2, aligned=True)
+        pooled = layer(feats, rois)
+    assert pooled.dtype == torch.bfloat16 and torch.equal(pooled, expected)
+
+
 def test_threaded_roi_align_works_in_a_forked_child():
     import multiprocessing as mp
     from segdet.ops import cpu_parallel

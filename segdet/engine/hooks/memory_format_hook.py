@@ -7,15 +7,15 @@ output, so the whole network, and its gradients, stay NHWC. Inputs are converted
 enter the model. Modules without 4-D parameters are unaffected.
 
 One exception on CPUs: oneDNN runs depthwise convolutions with a dilation of 7 or more
-(DeepLabV3+'s separable ASPP: 12, 24, 36) several times slower in NHWC than in NCHW, in fp32 and
-bf16 alike
-(docs/benchmarks.md, "Mixed precision on an AVX512-BF16 CPU"), while every other convolution
-is faster in NHWC. Each such convolution stays NCHW: its weight is left contiguous, its input
+(DeepLabV3+'s separable ASPP: 12, 24, 36) several times slower in NHWC than in NCHW, in fp32
+and bf16 alike (docs/benchmarks.md, "Mixed precision on an AVX512-BF16 CPU"), while the other
+convolutions are faster in NHWC. Each such convolution stays NCHW: its weight is left contiguous, its input
 is made contiguous as it enters and its output channels_last as it leaves (two reorders, much
 cheaper than the NHWC kernel).
 """
 import weakref
 from typing import Optional
+
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
@@ -38,7 +38,7 @@ def _inputs_to(memory_format: torch.memory_format):
     return hook
 
 
-#: From this dilation on, oneDNN's NHWC depthwise 3x3 convolution leaves its fast kernel: 5-10x
+#: From this dilation on, oneDNN's NHWC depthwise 3x3 convolution leaves its fast kernel: 3-10x
 #: slower than NCHW in fp32 and bf16 (at dilation 6 NHWC is still 2x faster than NCHW).
 NHWC_SLOW_DILATION = 7
 
@@ -54,18 +54,35 @@ def is_dilated_depthwise(module: torch.nn.Module) -> bool:
 class _SharedContiguous:
     """Forward pre-hook making a module's 4-D input contiguous, reusing the copy of the last
     input when the next island gets the very same tensor, unchanged (the parallel ASPP
-    branches): one reorder instead of one per branch."""
+    branches): one reorder instead of one per branch. The copy is dropped when the model's
+    forward pass ends."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self, *args) -> None:
+        """Drop the cached copy (also a forward hook of the whole model: nothing is held, or
+        deep-copied with the model, between forward passes)."""
         self._source: Optional[weakref.ref] = None
         self._version = -1
         self._copy: Optional[torch.Tensor] = None
+
+    def __deepcopy__(self, memo: dict) -> '_SharedContiguous':
+        return _SharedContiguous()
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.clear()
 
     def __call__(self, module, args):
         return tuple(self._contiguous(a) if torch.is_tensor(a) and a.dim() == 4 else a
                      for a in args)
 
     def _contiguous(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_inference():  # no version counter to tell an in-place change: no reuse
+            return x.contiguous()
         if self._source is not None and self._source() is x and x._version == self._version:
             return self._copy
         out = x.contiguous()
@@ -105,6 +122,7 @@ def to_memory_format(model: torch.nn.Module, memory_format: str = 'channels_last
         return []
     kept = []
     to_nchw = _SharedContiguous()
+    model.register_forward_hook(to_nchw.clear)
     for name, module in model.named_modules():
         if is_dilated_depthwise(module):
             # A fresh tensor: with one input channel per group, a channels_last weight also

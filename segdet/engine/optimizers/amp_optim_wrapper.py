@@ -32,8 +32,9 @@ NATIVE_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
 
 
 def cpu_flags(cpuinfo: str = '/proc/cpuinfo') -> Optional[frozenset]:
-    """The instruction-set flags the kernel reports for the first CPU, or None where the file
-    cannot be read (not Linux)."""
+    """The x86 instruction-set flags the kernel reports for the first CPU, or None where the
+    file cannot be read (not Linux) or has no ``flags`` line (e.g. ARM, which lists
+    ``Features``)."""
     try:
         with open(cpuinfo, encoding='utf-8') as f:
             for line in f:
@@ -41,7 +42,7 @@ def cpu_flags(cpuinfo: str = '/proc/cpuinfo') -> Optional[frozenset]:
                     return frozenset(line.split(':', 1)[1].split())
     except OSError:
         return None
-    return frozenset()
+    return None
 
 
 def cpu_supports_bf16() -> bool:
@@ -49,15 +50,15 @@ def cpu_supports_bf16() -> bool:
 
     oneDNN's own check (``torch.ops.mkldnn._is_mkldnn_bf16_supported``) also says yes on
     AVX-512 CPUs without bf16 instructions, where it converts in software and bf16 runs
-    several times slower than fp32; so on Linux a native bf16 flag in /proc/cpuinfo is
-    required too.
+    several times slower than fp32; so where /proc/cpuinfo lists x86 flags, a native bf16 flag
+    is required too.
     """
     try:
         onednn = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # builds without oneDNN
         return False
     flags = cpu_flags()
-    if flags is None:  # no /proc/cpuinfo: trust oneDNN
+    if flags is None:  # not an x86 Linux: trust oneDNN
         return onednn
     return onednn and any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
