@@ -14,7 +14,6 @@ Usage:
 """
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -65,17 +64,12 @@ LIMIT = 1.5
 
 def cpu_flags() -> str:
     """The CPU model and the flags that decide fp32 / bf16 speed."""
-    model, flags = platform.processor(), set()
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                model = line.split(':', 1)[1].strip()
-            elif line.startswith('flags'):
-                flags = set(line.split(':', 1)[1].split())
-    except OSError:
-        pass
+    from segdet.engine.benchmark import cpu_model_name
+    from segdet.engine.optimizers import cpu_flags as instruction_flags
+
+    flags = instruction_flags() or frozenset()
     wanted = ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile')
-    return f'{model} [{", ".join(f for f in wanted if f in flags) or "no AVX2"}]'
+    return f'{cpu_model_name()} [{", ".join(f for f in wanted if f in flags) or "no AVX2"}]'
 
 
 def num_params(config: str) -> int:

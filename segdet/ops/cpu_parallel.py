@@ -67,7 +67,8 @@ def roi_align(input: Tensor, boxes: Tensor, output_size, spatial_scale: float = 
 
     Half-precision CPU features (``--amp``) are pooled in fp32 with fp32 boxes, as
     torchvision's autocast wrapper does (it has no bf16 / fp16 CPU kernel), on every path; the
-    output has the features' dtype.
+    output has the features' dtype. Otherwise the boxes take the features' dtype (the kernels
+    read both as one type).
 
     Args:
         input: (B, C, H, W) features; boxes: (K, 5) ``[batch_index, x1, y1, x2, y2]``.
@@ -78,7 +79,8 @@ def roi_align(input: Tensor, boxes: Tensor, output_size, spatial_scale: float = 
     dtype = input.dtype
     if input.device.type == 'cpu' and dtype in HALF_DTYPES:
         input = input.float()
-        boxes = boxes.float() if isinstance(boxes, Tensor) else boxes
+    if isinstance(boxes, Tensor) and boxes.dtype != input.dtype:
+        boxes = boxes.to(input.dtype)
     threads = _threads_for(input.device)
     recording = torch.is_grad_enabled() and (input.requires_grad or boxes.requires_grad)
     if (threads < 2 or recording or not isinstance(boxes, Tensor)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from segdet.datasets.synthetic import write_shapes_coco
-from tool_run_helpers import REPO, cli_options, log_text
+from tool_run_helpers import REPO, cli_options, coco_tree_options, log_text
 
 CONFIGS = ['mask_rcnn/mask-rcnn_r50-caffe_fpn_2x_coco.py',
            'mask_rcnn/mask-rcnn_r101-caffe_fpn_2x_coco.py',
@@ -29,18 +29,8 @@ def options(root: Path) -> dict:
             'train_cfg.max_epochs': 1, 'train_dataloader.batch_size': 2,
             'train_dataloader.dataset.pipeline.2.scale': (64, 64),
             'default_hooks.logger.interval': 1, 'randomness.seed': 0}
-    for split in ('train', 'val', 'test'):
-        name = 'train' if split == 'train' else 'val'
-        opts.update({f'{split}_dataloader.dataset.data_root': f'{root}/',
-                     f'{split}_dataloader.dataset.ann_file': f'annotations/instances_{name}.json',
-                     f'{split}_dataloader.dataset.data_prefix.img': f'{name}/',
-                     f'{split}_dataloader.dataset.metainfo.classes':
-                         ('circle', 'rectangle', 'triangle'),
-                     f'{split}_dataloader.num_workers': 0,
-                     f'{split}_dataloader.persistent_workers': False})
-        if split != 'train':
-            opts[f'{split}_dataloader.dataset.pipeline.1.scale'] = (64, 64)
-            opts[f'{split}_evaluator.ann_file'] = f'{root}/annotations/instances_val.json'
+    opts.update(coco_tree_options(root, 'instances',
+                                  dict(classes=('circle', 'rectangle', 'triangle'))))
     return opts
 
 

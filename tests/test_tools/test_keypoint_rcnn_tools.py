@@ -10,7 +10,7 @@ import pytest
 from pycocotools.coco import COCO
 
 from segdet.datasets.synthetic import write_shapes_coco
-from tool_run_helpers import REPO, cli_options, run_tool
+from tool_run_helpers import REPO, cli_options, coco_tree_options, run_tool
 
 CONFIG = REPO / 'configs' / 'keypoint_rcnn' / 'keypoint-rcnn_r50-caffe_fpn_1x_coco.py'
 CORNERS = ['top_left', 'top_right', 'bottom_right', 'bottom_left']
@@ -57,19 +57,8 @@ def options(root: Path) -> dict:
         'train_dataloader.dataset.pipeline.2.scales': [(64, 64)],
         'visualizer.name': 'keypoint_tools_vis',
     }
-    for split in ('train', 'val', 'test'):
-        ann = f'annotations/person_keypoints_{"train" if split == "train" else "val"}.json'
-        opts.update({f'{split}_dataloader.dataset.data_root': f'{root}/',
-                     f'{split}_dataloader.dataset.ann_file': ann,
-                     f'{split}_dataloader.dataset.data_prefix.img':
-                         'train/' if split == 'train' else 'val/',
-                     f'{split}_dataloader.dataset.metainfo.flip_indices': [1, 0, 3, 2],
-                     f'{split}_dataloader.dataset.metainfo.sigmas': [0.05] * 4,
-                     f'{split}_dataloader.num_workers': 0,
-                     f'{split}_dataloader.persistent_workers': False})
-        if split != 'train':
-            opts[f'{split}_dataloader.dataset.pipeline.1.scale'] = (64, 64)
-            opts[f'{split}_evaluator.ann_file'] = f'{root}/{ann}'
+    opts.update(coco_tree_options(root, 'person_keypoints',
+                                  dict(flip_indices=[1, 0, 3, 2], sigmas=[0.05] * 4)))
     return opts
 
 

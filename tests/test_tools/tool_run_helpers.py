@@ -73,6 +73,32 @@ def eval_options(data_root: str) -> dict[str, Any]:
     return {**data_options(data_root), **model_options()}
 
 
+def coco_tree_options(root: Path, ann_stem: str, metainfo: dict[str, Any],
+                      size: tuple[int, int] = (64, 64)) -> dict[str, Any]:
+    """``--cfg-options`` pointing a COCO config's loaders and evaluators at a tiny COCO tree.
+
+    The tree is ``root/{train,val}/`` with ``root/annotations/{ann_stem}_{train,val}.json``
+    (val also serves the test split). Each loader gets ``metainfo`` (as ``metainfo.<key>``
+    options) and no workers; the val/test pipelines' Resize (step 1 of the COCO bases) is set
+    to ``size``.
+    """
+    opts: dict[str, Any] = {}
+    for split in ('train', 'val', 'test'):
+        name = 'train' if split == 'train' else 'val'
+        ann = f'annotations/{ann_stem}_{name}.json'
+        opts.update({f'{split}_dataloader.dataset.data_root': f'{root}/',
+                     f'{split}_dataloader.dataset.ann_file': ann,
+                     f'{split}_dataloader.dataset.data_prefix.img': f'{name}/',
+                     f'{split}_dataloader.num_workers': 0,
+                     f'{split}_dataloader.persistent_workers': False})
+        opts.update({f'{split}_dataloader.dataset.metainfo.{key}': value
+                     for key, value in metainfo.items()})
+        if split != 'train':
+            opts[f'{split}_dataloader.dataset.pipeline.1.scale'] = size
+            opts[f'{split}_evaluator.ann_file'] = f'{root}/{ann}'
+    return opts
+
+
 def cli_options(options: dict[str, Any]) -> list[str]:
     """``{'a.b': (1, 2), 'c': False}`` -> ``['a.b=(1,2)', 'c=False']`` for ``--cfg-options``."""
     def text(value: Any) -> str:

@@ -5,7 +5,7 @@ import torch
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from segdet.ops.cpu_parallel import HALF_DTYPES, roi_align
+from segdet.ops import roi_align
 from segdet.registry import MODELS
 
 
@@ -48,12 +48,10 @@ class RoIAlign(nn.Module):
     def forward(self, feats: Tensor, rois: Tensor) -> Tensor:
         """(B, C, H, W) features, (R, 5) RoIs -> (R, C, h, w).
 
-        The RoIs take the features' dtype, except for half-precision CPU features, which
-        ``segdet.ops.roi_align`` pools in fp32: their RoIs stay fp32 (bf16 would round 1000-px
-        coordinates by several pixels).
+        The RoIs are passed as they are: ``segdet.ops.roi_align`` matches their dtype to the
+        features', and keeps them fp32 for half-precision CPU features, which it pools in fp32
+        (bf16 would round 1000-px coordinates by several pixels).
         """
-        if not (feats.device.type == 'cpu' and feats.dtype in HALF_DTYPES):
-            rois = rois.to(feats.dtype)
         return roi_align(feats, rois, self.output_size, self.spatial_scale,
                          self.sampling_ratio, self.aligned)
 
