@@ -160,12 +160,18 @@ def _heads(model_cfg: dict) -> list[dict]:
 
 # mmdetection's names: {algo}_{backbone}_{neck}[_{tag}]_{schedule}_{dataset}, the schedule in
 # epochs (1x = 12) or as the epochs of the steps ('20-23-24e'); demos count iterations.
-DET_SCHEDULE_RE = re.compile(r'(?:^|[_-])(?:(?P<times>\d+)x|(?:\d+-)*(?P<epochs>\d+)e)$')
+# maskrcnn-benchmark's FBNet rows name fractions ('0.5x', '0.75x').
+DET_SCHEDULE_RE = re.compile(
+    r'(?:^|[_-])(?:(?P<times>\d+(?:\.\d+)?)x|(?:\d+-)*(?P<epochs>\d+)e)$')
 DET_DEMO_RE = re.compile(r'_(?P<gpus>\d+)xb(?P<batch>\d+)-(?P<iters>\d+)_[a-z0-9-]+$')
 DET_MODELS = {'faster-rcnn': 'FasterRCNN', 'mask-rcnn': 'MaskRCNN',
               'keypoint-rcnn': 'KeypointRCNN'}
 # Detectron's and maskrcnn-benchmark's "1x" for iteration-based recipes: 90k iterations of 16.
 DET_1X_ITERS = 90000
+# Folders whose iteration schedules count another "1x": maskrcnn-benchmark's FBNet rows count
+# 180k iterations as 1x, as its R-50-C4 1x config runs (0.5x = 90k, 0.75x = 135k iterations of
+# 96-128 images; configs/fbnet/README.md).
+DET_1X_ITERS_BY_FOLDER = {'fbnet': 180000}
 
 
 def check_detection_name(name: str, stem: str, cfg: Config) -> None:
@@ -191,11 +197,12 @@ def check_detection_name(name: str, stem: str, cfg: Config) -> None:
     assert schedule is not None, f'{name}: no schedule (e.g. _1x, _20-23-24e) before _coco'
     if 'max_iters' in cfg.train_cfg:
         assert schedule['times'] is not None, f'{name}: an iteration schedule is named Nx'
-        iters = DET_1X_ITERS * int(schedule['times'])
+        per_x = DET_1X_ITERS_BY_FOLDER.get(name.split('/')[0], DET_1X_ITERS)
+        iters = per_x * float(schedule['times'])
         assert cfg.train_cfg.max_iters == iters, (
             f'{name}: train_cfg.max_iters={cfg.train_cfg.max_iters}, the name says {iters}')
     else:
-        epochs = (12 * int(schedule['times']) if schedule['times'] is not None
+        epochs = (12 * float(schedule['times']) if schedule['times'] is not None
                   else int(schedule['epochs']))
         assert cfg.train_cfg.max_epochs == epochs, (
             f'{name}: train_cfg.max_epochs={cfg.train_cfg.max_epochs}, the name says {epochs}')
@@ -500,6 +507,11 @@ NO_TWIN = {
     'gn/mask-rcnn_r101-scratch_fpn_gn-all_3x_coco.py': "mmdet's scratch configs are R-50, 6x",
     'keypoint_rcnn/keypoint-rcnn_r50-caffe_fpn_1x_coco.py':
         'mmdet has no keypoint detector (the recipe is maskrcnn-benchmark\'s)',
+    **{f'fbnet/{name}.py': "mmdet has no FBNet detector (the recipe is maskrcnn-benchmark's)"
+       for name in ('faster-rcnn_fbnet-chamv1a_600_0.75x_coco',
+                    'faster-rcnn_fbnet-default_600_0.5x_coco',
+                    'mask-rcnn_fbnet-default_600_0.5x_coco',
+                    'mask-rcnn_fbnet-xirb16d-dsmask_600_0.5x_coco')},
 }
 COMPARED = [p for p in EXPERIMENTS if p.parent.name != 'demo' and config_id(p) not in NO_TWIN]
 

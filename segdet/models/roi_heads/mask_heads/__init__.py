@@ -1,4 +1,5 @@
 """Mask heads."""
+from .fbnet_mask_head import FBNetMaskHead
 from .fcn_mask_head import FCNMaskHead
 
-__all__ = ['FCNMaskHead']
+__all__ = ['FBNetMaskHead', 'FCNMaskHead']
