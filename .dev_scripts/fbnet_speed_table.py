@@ -199,7 +199,7 @@ def run_worker(spec: dict) -> list[dict]:
                                          peak_memory_mb, run_model_benchmark)
     from segdet.engine.optimizers import resolve_amp_dtype
     from segdet.engine.runtime import (configure_runtime, prepare_tool_process,
-                                       resolve_channels_last)
+                                       resolve_channels_last, resolve_fp32_depthwise)
     from segdet.registry import DATASETS
     from segdet.utils import registry_hints
 
@@ -210,6 +210,7 @@ def run_worker(spec: dict) -> list[dict]:
     cfg = prepare_config(spec)
     configure_runtime(cfg, 'none', amp=amp, channels_last=False)  # model converted below
     channels_last = resolve_channels_last(cfg, None, amp)
+    fp32_depthwise = resolve_fp32_depthwise(cfg, amp)  # as tools/benchmark.py --amp
     warmup, rows = spec['warmup'], []
     # the model run warms the model up on the same input size; without loader workers to
     # start, the loader run that follows needs no warm-up of its own
@@ -217,7 +218,8 @@ def run_worker(spec: dict) -> list[dict]:
     torch.manual_seed(0)  # the same random weights in every run
     with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
         model, fused = build_benchmark_model(cfg, None, 'cpu', fuse_conv_bn=True,
-                                             channels_last=channels_last)
+                                             channels_last=channels_last,
+                                             fp32_depthwise=fp32_depthwise)
         params = sum(p.numel() for p in model.parameters())
         dataset = DATASETS.build(cfg.test_dataloader.dataset)
         gflops = trunk_gflops(model, pipeline_batch(dataset, 1)) if spec['flops'] else None
@@ -239,7 +241,8 @@ def run_worker(spec: dict) -> list[dict]:
                 autocast=model_run['autocast'],
                 amp_dtype=(str(resolve_amp_dtype(None, 'cpu')).replace('torch.', '')
                            if model_run['autocast'] else None),
-                channels_last=channels_last, fused_batchnorms=fused, batch_size=batch_size,
+                channels_last=channels_last, fp32_depthwise=fp32_depthwise,
+                fused_batchnorms=fused, batch_size=batch_size,
                 warmup=warmup, loader_warmup=loader_warmup, iters=iters,
                 image_shape=list(template['data_samples'][0].ori_shape),
                 pipeline_shape=list(template['data_samples'][0].img_shape),
@@ -329,6 +332,7 @@ def amp_ran_as(rows: list[dict]) -> str:
     """What the ``--amp`` rows computed in."""
     kinds = sorted({(f"{r['amp_dtype']} autocast" if r['autocast'] else 'fp32 (no native bf16)')
                     + (', channels_last' if r['channels_last'] else '')
+                    + (', depthwise convs fp32' if r.get('fp32_depthwise') else '')
                     for r in rows if r['precision'] == 'amp'})
     return ' / '.join(kinds) or '-'
 

@@ -32,7 +32,7 @@ from segdet.engine.benchmark import (DATA_TASK_COLUMNS, add_flop_rates, benchmar
                                      headline, is_detector, model_task_columns,
                                      peak_memory_mb, print_report, run_model_benchmark)
 from segdet.engine.runtime import (configure_runtime, enable_amp, prepare_tool_process,
-                                   resolve_channels_last)
+                                   resolve_channels_last, resolve_fp32_depthwise)
 from segdet.utils import load_config, registry_hints
 
 
@@ -157,9 +157,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         run_data_task(cfg, args, batch_size)
         return
     channels_last = resolve_channels_last(cfg, args.channels_last, args.amp)
+    fp32_depthwise = args.device == 'cpu' and resolve_fp32_depthwise(cfg, args.amp)
     with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
         model, fused = build_benchmark_model(cfg, args.checkpoint, args.device,
-                                             args.fuse_conv_bn, channels_last)
+                                             args.fuse_conv_bn, channels_last, fp32_depthwise)
         # torch.compile options: the config's `compile` dict (e.g. --cfg-options
         # compile.mode=max-autotune), else the defaults
         compiled = (compile_model(model, args.task, compile_options(cfg.get('compile')))
@@ -184,7 +185,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                       'resizes); the figures are for that size')
     record = dict(config=args.config, task=args.task, shape=args.shape, batch_size=batch_size,
                   amp=args.amp, autocast=autocast, amp_dtype=args.amp_dtype,
-                  channels_last=channels_last, fuse_conv_bn=args.fuse_conv_bn,
+                  channels_last=channels_last, fp32_depthwise=fp32_depthwise,
+                  fuse_conv_bn=args.fuse_conv_bn,
                   compile=args.compile,
                   fused_batchnorms=fused, device=args.device,
                   test_cfg=None if is_detector(cfg) else dict(cfg.model.get('test_cfg') or {}),

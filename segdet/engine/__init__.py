@@ -13,9 +13,11 @@ from .checkpoint import (UnsafeCheckpointError, allowed_globals, install_safe_ch
 from .checkpoint_fit import (MAX_NOT_LOADED, CheckpointMismatchError, StateDictFit,
                              check_checkpoint_fits, state_dict_fit)
 from .hooks import (CheckInvalidLossHook, CheckpointFitHook, CheckpointHook,
-                    DetVisualizationHook, FuseConvBNHook, MemoryFormatHook, NonFiniteLossError,
+                    DetVisualizationHook, Fp32DepthwiseHook, FuseConvBNHook, MemoryFormatHook,
+                    NonFiniteLossError,
                     SegVisualizationHook, SkippedSamplesHook, TargetMetricStopHook,
-                    TrainBenchmarkHook, VisualizationHook, fold_eval_batchnorm)
+                    TrainBenchmarkHook, VisualizationHook, fold_eval_batchnorm,
+                    keep_depthwise_fp32)
 from .hub import (UnknownCheckpointNameError, WeightsNotAvailableError, cache_path, fetch,
                   install_hub_loaders, load_uri, local_checkpoint, resolve_url)
 from .optimizers import AmpOptimWrapper
@@ -32,7 +34,8 @@ __all__ = [
     'fetch', 'install_hub_loaders', 'load_uri', 'local_checkpoint', 'resolve_url',
     'PretrainedInit', 'PretrainedRef', 'check_pretrained_available', 'find_pretrained',
     'without_pretrained', 'CheckInvalidLossHook', 'CheckpointFitHook', 'CheckpointHook',
-    'DetVisualizationHook', 'FuseConvBNHook', 'fold_eval_batchnorm', 'MemoryFormatHook',
+    'DetVisualizationHook', 'Fp32DepthwiseHook', 'keep_depthwise_fp32', 'FuseConvBNHook',
+    'fold_eval_batchnorm', 'MemoryFormatHook',
     'NonFiniteLossError', 'SegVisualizationHook',
     'SkippedSamplesHook', 'TargetMetricStopHook', 'TrainBenchmarkHook', 'VisualizationHook',
     'AmpOptimWrapper', 'register_all_modules'

@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 
-from segdet.engine.optimizers import autocast_enabled
+from segdet.engine.optimizers import autocast_enabled, resolve_amp_dtype
 from segdet.utils import keep_freed_memory, revert_sync_bn_cfg
 
 
@@ -58,11 +58,27 @@ def resolve_channels_last(cfg: Config, flag: Optional[bool], amp: bool) -> bool:
         return flag
     if cfg.get('channels_last') is not None:
         return bool(cfg.channels_last)
+    return cpu_autocast_dtype(cfg, amp) is not None
+
+
+def cpu_autocast_dtype(cfg: Config, amp: bool) -> Optional[torch.dtype]:
+    """The dtype training / testing autocasts to on a CPU, None when it does not: autocast
+    needs ``--amp`` (or an ``AmpOptimWrapper`` config), no CUDA, and a CPU with native bf16
+    unless the config's ``optim_wrapper.dtype`` asks for a dtype explicitly."""
     optim_wrapper = cfg.get('optim_wrapper') or {}
     amp = amp or optim_wrapper.get('type') == 'AmpOptimWrapper'  # e.g. the *-amp-* configs
-    if not amp or torch.cuda.is_available():
-        return False
-    return autocast_enabled(optim_wrapper.get('dtype'), 'cpu')
+    dtype = optim_wrapper.get('dtype')
+    if not amp or torch.cuda.is_available() or not autocast_enabled(dtype, 'cpu'):
+        return None
+    return resolve_amp_dtype(dtype, 'cpu')
+
+
+def resolve_fp32_depthwise(cfg: Config, amp: bool) -> bool:
+    """Whether depthwise convolutions leave bf16 autocast (``Fp32DepthwiseHook``): where
+    training / testing autocasts to bf16 on a CPU (:func:`cpu_autocast_dtype`), unless the
+    config sets ``fp32_depthwise = False``."""
+    return (bool(cfg.get('fp32_depthwise', True))
+            and cpu_autocast_dtype(cfg, amp) == torch.bfloat16)
 
 
 def configure_runtime(cfg: Config, launcher: str = 'none', amp: bool = False,
@@ -77,6 +93,8 @@ def configure_runtime(cfg: Config, launcher: str = 'none', amp: bool = False,
       False: CPUs can handle denormal arithmetic in slow microcode; where no denormals occur
       the flag costs nothing (docs/benchmarks.md, "Denormal flushing").
     - channels_last (see :func:`resolve_channels_last`) adds a ``MemoryFormatHook``.
+    - bf16 autocast on a CPU adds a ``Fp32DepthwiseHook`` (see
+      :func:`resolve_fp32_depthwise`).
     """
     cuda = torch.cuda.is_available()
     if launcher == 'none':
@@ -100,6 +118,8 @@ def configure_runtime(cfg: Config, launcher: str = 'none', amp: bool = False,
         torch.set_flush_denormal(True)
     if resolve_channels_last(cfg, channels_last, amp):
         _add_hook(cfg, dict(type='MemoryFormatHook', memory_format='channels_last'))
+    if resolve_fp32_depthwise(cfg, amp):
+        _add_hook(cfg, dict(type='Fp32DepthwiseHook'))
 
 
 def _add_hook(cfg: Config, hook: dict) -> None:

@@ -181,7 +181,7 @@ def check_detection_name(name: str, stem: str, cfg: Config) -> None:
     assert algo in DET_MODELS, f'{name}: unknown detection algorithm prefix {algo!r}'
     assert cfg.model.type == DET_MODELS[algo], (
         f'{name}: model.type={cfg.model.type}, the name says {DET_MODELS[algo]}')
-    assert ('mask_head' in cfg.model.roi_head) == (algo == 'mask-rcnn'), (
+    assert (cfg.model.roi_head.get('mask_head') is not None) == (algo == 'mask-rcnn'), (
         f'{name}: a mask head must be there exactly for Mask R-CNN')
     demo = DET_DEMO_RE.search(stem)
     if demo is not None:

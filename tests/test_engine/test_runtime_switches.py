@@ -60,7 +60,8 @@ def test_channels_last_resolution(monkeypatch) -> None:
     c = cfg(custom_hooks=[dict(type='CheckInvalidLossHook')])
     configure_runtime(c, 'none', amp=True)
     configure_runtime(c, 'none', amp=True)  # idempotent
-    assert [h['type'] for h in c.custom_hooks] == ['CheckInvalidLossHook', 'MemoryFormatHook']
+    assert [h['type'] for h in c.custom_hooks] == ['CheckInvalidLossHook', 'MemoryFormatHook',
+                                                   'Fp32DepthwiseHook']
     # Without native bf16, --amp trains fp32, where NHWC is slower here: stays NCHW.
     monkeypatch.setattr(amp_optim_wrapper, 'cpu_supports_bf16', lambda: False)
     assert resolve_channels_last(cfg(), None, amp=True) is False

@@ -5,11 +5,14 @@ exits; a tree made with other parameters is only rewritten with --force.
 
 --format cityscapes (default) writes the semantic segmentation tree; --format coco writes the
 same images with COCO instance annotations (root/{train,val}/*.png and
-root/annotations/instances_{train,val}.json) for detection and instance segmentation.
+root/annotations/instances_{train,val}.json) for detection and instance segmentation;
+--format keypoints writes them with COCO keypoint annotations of the rectangles and their four
+corners (root/annotations/rectangle_keypoints_{train,val}.json) for keypoint detection.
 
 Example:
     python tools/misc/make_shapes_data.py --root data/shapes
     python tools/misc/make_shapes_data.py --format coco --root data/shapes_coco
+    python tools/misc/make_shapes_data.py --format keypoints --root data/shapes_keypoints
 """
 import argparse
 import os.path as osp
@@ -17,9 +20,11 @@ import sys
 import time
 from typing import Any, Callable, NamedTuple
 
-from segdet.datasets.synthetic import (coco_params, inspect_coco_tree, inspect_tree, read_meta,
-                                       remove_coco_tree, remove_tree, shapes_params,
-                                       write_shapes_coco, write_shapes_tree)
+from segdet.datasets.synthetic import (coco_params, inspect_coco_tree, inspect_keypoint_tree,
+                                       inspect_tree, keypoint_params, read_meta,
+                                       remove_coco_tree, remove_keypoint_tree, remove_tree,
+                                       shapes_params, write_shapes_coco, write_shapes_keypoints,
+                                       write_shapes_tree)
 
 
 class TreeFormat(NamedTuple):
@@ -37,13 +42,16 @@ FORMATS = {
                              write_shapes_tree),
     'coco': TreeFormat('data/shapes_coco', coco_params, inspect_coco_tree, remove_coco_tree,
                        write_shapes_coco),
+    'keypoints': TreeFormat('data/shapes_keypoints', keypoint_params, inspect_keypoint_tree,
+                            remove_keypoint_tree, write_shapes_keypoints),
 }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--format', choices=sorted(FORMATS), default='cityscapes',
-                        help='cityscapes: semantic label maps; coco: instance annotations')
+                        help='cityscapes: semantic label maps; coco: instance annotations; '
+                        'keypoints: the rectangles and their corners (COCO keypoints)')
     parser.add_argument(
         '--root', default=None,
         help='output directory (default: ' +

@@ -28,7 +28,7 @@ other.
 import json
 import os
 import os.path as osp
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Union
 
 import cv2
@@ -49,6 +49,8 @@ IMG_SUFFIX = '.png'
 COCO_WRITER_VERSION = 1
 
 Segmentation = Union[list[list[float]], dict[str, Any]]
+#: ``(sample, image_id, first_ann_id) -> annotations`` of one generated image.
+Annotator = Callable[[ShapesSample, int, int], list[dict[str, Any]]]
 
 
 def coco_params(num_train: int = 400, num_val: int = 100, size: int = 128,
@@ -186,10 +188,11 @@ def sample_annotations(sample: ShapesSample, image_id: int,
     return annotations
 
 
-def expected_paths(root: str, params: dict[str, Any]) -> Iterator[str]:
-    """Every annotation file and image of a COCO tree made with ``params``."""
+def expected_paths(root: str, params: dict[str, Any],
+                   ann_path: Callable[[str, str], str] = coco_ann_path) -> Iterator[str]:
+    """Every annotation file (named by ``ann_path``) and image of a COCO tree of ``params``."""
     for split, count in split_counts(params).items():
-        yield coco_ann_path(root, split)
+        yield ann_path(root, split)
         for index in range(count):
             yield coco_image_path(root, split, index)
 
@@ -204,15 +207,20 @@ def inspect_coco_tree(root: str, params: dict[str, Any]) -> str:
     return inspect_written_tree(root, params, expected_paths(root, params))
 
 
-def remove_coco_tree(root: str) -> None:
+def remove_coco_tree(root: str,
+                     ann_path: Callable[[str, str], str] = coco_ann_path) -> None:
     """Delete what a previous COCO run wrote under ``root`` (and nothing else).
 
     Only files named as this writer names them go; their directories are removed when that
     leaves them empty.
+
+    Args:
+        root: The tree's directory.
+        ann_path: ``(root, split) -> path`` of a split's annotation file.
     """
     remove_meta(root)  # first, so an interrupted rewrite never looks complete
     for split in SPLITS:
-        ann = coco_ann_path(root, split)
+        ann = ann_path(root, split)
         if osp.isfile(ann):
             os.remove(ann)
         img_dir = osp.dirname(coco_image_path(root, split, 0))
@@ -225,6 +233,65 @@ def remove_coco_tree(root: str) -> None:
     for path in [osp.join(root, split) for split in SPLITS] + [osp.join(root, ANN_DIR)]:
         if osp.isdir(path) and not os.listdir(path):
             os.rmdir(path)
+
+
+def write_coco_tree(root: str, params: dict[str, Any], ann_path: Callable[[str, str], str],
+                    annotate: Annotator, categories: list[dict[str, Any]],
+                    show_progress: bool = False,
+                    title: str = 'segdet synthetic shapes') -> dict[str, dict[str, Any]]:
+    """Generate both splits of ``params`` and write their images and COCO annotation files.
+
+    The part the COCO writers share (instances here, keypoints in
+    :mod:`~segdet.datasets.synthetic.coco_keypoints_writer`); the caller writes ``meta.json``.
+
+    Args:
+        root: Output directory (created if needed).
+        params: :func:`coco_params`-style parameters (``num_train``, ``num_val``, ``size``,
+            ``seed``, ``format``).
+        ann_path: ``(root, split) -> path`` of a split's annotation file.
+        annotate: ``(sample, image_id, first_ann_id) -> annotations`` of one image.
+        categories: The ``categories`` entries.
+        show_progress: Print a progress bar to stdout.
+        title: Start of each file's ``info.description``.
+
+    Returns:
+        Per split: ``images``, ``instances`` and ``rle_instances`` counts.
+    """
+    counts = split_counts(params)
+    size, seed = int(params['size']), int(params['seed'])
+    os.makedirs(osp.dirname(ann_path(root, SPLITS[0])), exist_ok=True)
+    for split in SPLITS:
+        os.makedirs(osp.join(root, split), exist_ok=True)
+    bar = ProgressBar(sum(counts.values())) if show_progress else None
+    stats: dict[str, dict[str, Any]] = {}
+    for split, count in counts.items():
+        images: list[dict[str, Any]] = []
+        annotations: list[dict[str, Any]] = []
+        for index in range(count):
+            sample = generate_sample(seed, split, index, size)
+            path = coco_image_path(root, split, index)
+            if not cv2.imwrite(path, sample.img):  # PNG: lossless, reads back equal
+                raise OSError(f'cv2.imwrite could not write {path}')
+            image_id = index + 1
+            images.append(dict(id=image_id, file_name=osp.basename(path), width=size,
+                               height=size))
+            annotations += annotate(sample, image_id, len(annotations) + 1)
+            if bar is not None:
+                bar.update()
+        dataset = dict(
+            info=dict(description=(f'{title}, {split} split: {count} images of '
+                                   f'{size}x{size}, seed {seed}'),
+                      version=(f'generator {GENERATOR_VERSION}, '
+                               f'coco writer {COCO_WRITER_VERSION}')),
+            licenses=[], images=images, annotations=annotations, categories=categories)
+        with open(ann_path(root, split), 'w', encoding='utf-8') as f:
+            json.dump(dataset, f, separators=(',', ':'))
+        stats[split] = dict(
+            images=count, instances=len(annotations),
+            rle_instances=sum(isinstance(a['segmentation'], dict) for a in annotations))
+    if bar is not None:
+        print()
+    return stats
 
 
 def write_shapes_coco(root: str, num_train: int = 400, num_val: int = 100, size: int = 128,
@@ -245,45 +312,13 @@ def write_shapes_coco(root: str, num_train: int = 400, num_val: int = 100, size:
         The content written to ``meta.json``.
     """
     params = coco_params(num_train, num_val, size, seed)
-    counts = split_counts(params)
-    os.makedirs(osp.join(root, ANN_DIR), exist_ok=True)
-    for split in SPLITS:
-        os.makedirs(osp.join(root, split), exist_ok=True)
-    bar = ProgressBar(sum(counts.values())) if show_progress else None
-    stats: dict[str, dict[str, int]] = {}
-    for split, count in counts.items():
-        images: list[dict[str, Any]] = []
-        annotations: list[dict[str, Any]] = []
-        for index in range(count):
-            sample = generate_sample(seed, split, index, size)
-            path = coco_image_path(root, split, index)
-            if not cv2.imwrite(path, sample.img):  # PNG: lossless, reads back equal
-                raise OSError(f'cv2.imwrite could not write {path}')
-            image_id = index + 1
-            images.append(dict(id=image_id, file_name=osp.basename(path), width=size,
-                               height=size))
-            annotations += sample_annotations(sample, image_id, len(annotations) + 1)
-            if bar is not None:
-                bar.update()
-        dataset = dict(
-            info=dict(description=(f'segdet synthetic shapes, {split} split: {count} images of '
-                                   f'{size}x{size}, seed {seed}'),
-                      version=(f'generator {GENERATOR_VERSION}, '
-                               f'coco writer {COCO_WRITER_VERSION}')),
-            licenses=[], images=images, annotations=annotations,
-            categories=coco_categories())
-        with open(coco_ann_path(root, split), 'w', encoding='utf-8') as f:
-            json.dump(dataset, f, separators=(',', ':'))
-        stats[split] = dict(
-            images=count, instances=len(annotations),
-            rle_instances=sum(isinstance(a['segmentation'], dict) for a in annotations))
-    if bar is not None:
-        print()
+    stats = write_coco_tree(root, params, coco_ann_path, sample_annotations, coco_categories(),
+                            show_progress)
     meta = dict(
         params=params,
         classes=list(SHAPES_COCO_CLASSES),
         categories=coco_categories(),
-        splits=counts,
+        splits=split_counts(params),
         stats=stats,
         layout=dict(img=f'{{split}}/{{split}}_{{i:05d}}{IMG_SUFFIX}',
                     ann=f'{ANN_DIR}/instances_{{split}}.json'))

@@ -7,6 +7,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
 
+from segdet.engine.hooks.fp32_depthwise_hook import keep_depthwise_fp32
 from segdet.engine.hooks.memory_format_hook import to_memory_format
 from segdet.engine.pretrained import without_pretrained
 from segdet.registry import MODELS
@@ -26,7 +27,8 @@ def fold_batchnorm(model: torch.nn.Module) -> int:
 
 
 def build_benchmark_model(cfg: Config, checkpoint: Optional[str] = None, device: str = 'cpu',
-                          fuse_conv_bn: bool = False, channels_last: bool = False
+                          fuse_conv_bn: bool = False, channels_last: bool = False,
+                          fp32_depthwise: bool = False
                           ) -> tuple[torch.nn.Module, Optional[int]]:
     """Build ``cfg.model`` (in segdet's default scope) for timing.
 
@@ -38,6 +40,8 @@ def build_benchmark_model(cfg: Config, checkpoint: Optional[str] = None, device:
         device: Where to put the model.
         fuse_conv_bn: Fold eval-mode BatchNorm into the preceding convs (inference only).
         channels_last: Convert the model and its inputs to channels_last.
+        fp32_depthwise: Run the depthwise convs in fp32 under CPU bf16 autocast
+            (:func:`segdet.engine.hooks.keep_depthwise_fp32`, as ``--amp`` training does).
 
     Returns:
         (model, number of folded BatchNorm layers, or None without ``fuse_conv_bn``).
@@ -57,6 +61,8 @@ def build_benchmark_model(cfg: Config, checkpoint: Optional[str] = None, device:
     fused = fold_batchnorm(model) if fuse_conv_bn else None
     if channels_last:
         to_memory_format(model, 'channels_last')
+    if fp32_depthwise:
+        keep_depthwise_fp32(model)
     return model, fused
 
 

@@ -33,14 +33,15 @@ def check_fast_scnn_args(**args: Any) -> None:
                  'higher_in_channels', 'lower_in_channels', 'fusion_out_channels'):
         check_int(args[name], f'FastSCNN: {name}', 1)
     for name, length in (('downsample_dw_channels', 2), ('global_block_channels', 3),
-                         ('global_block_strides', 3)):
+                         ('global_block_strides', 3), ('downsample_strides', 3)):
         value = check_int_sequence(args[name], f'FastSCNN: {name}', 1)
         if len(value) != length:
             raise ValueError(f'FastSCNN: {name}={value} must have {length} entries, got '
                              f'{len(value)}')
-    strides = tuple(args['global_block_strides'])
-    if any(s not in (1, 2) for s in strides):
-        raise ValueError(f'FastSCNN: global_block_strides={strides}: each stride must be 1 or 2')
+    for name in ('global_block_strides', 'downsample_strides'):
+        strides = tuple(args[name])
+        if any(s not in (1, 2) for s in strides):
+            raise ValueError(f'FastSCNN: {name}={strides}: each stride must be 1 or 2')
     if args['global_block_channels'][2] < 4:
         raise ValueError(
             f"FastSCNN: global_block_channels={tuple(args['global_block_channels'])}: the last "
@@ -75,12 +76,12 @@ class FastSCNN(BaseModule):
     fusion module that adds the upsampled global features to the stride-8 map.
 
     Input (N, in_channels, H, W) float. Output: a tuple of the maps ``out_indices`` picks
-    from (all float):
+    from (all float), with ``d = prod(downsample_strides)`` (8 by default):
 
-    * 0, ``higher_res_features``: (N, global_in_channels, H / 8, W / 8);
-    * 1, ``lower_res_features``: (N, global_out_channels, H / (8 * s), W / (8 * s)), with
+    * 0, ``higher_res_features``: (N, global_in_channels, H / d, W / d);
+    * 1, ``lower_res_features``: (N, global_out_channels, H / (d * s), W / (d * s)), with
       ``s = prod(global_block_strides)`` (4 by default, so stride 32);
-    * 2, ``fusion_output``: (N, fusion_out_channels, H / 8, W / 8).
+    * 2, ``fusion_output``: (N, fusion_out_channels, H / d, W / d).
 
     Sizes are rounded up at each stride-2 layer. mmseg's config returns all three, in this
     order: the decode head reads the fused map (``in_index=-1``), the auxiliary heads the other
@@ -109,6 +110,9 @@ class FastSCNN(BaseModule):
         dw_act_cfg: Activation after the depthwise convs of learning to downsample (None:
             none, as mmseg's config).
         init_cfg: mmengine init config; None: Kaiming convs, norm weights 1 (mmseg's).
+        downsample_strides: Strides of learning to downsample's three layers (1 or 2 each;
+            mmseg: (2, 2, 2)). A stride of 1 changes no parameter shape: (2, 2, 1) puts the
+            fused output at stride 4, for small images.
     """
 
     def __init__(self,
@@ -127,7 +131,8 @@ class FastSCNN(BaseModule):
                  act_cfg: Optional[dict] = dict(type='ReLU'),
                  align_corners: bool = False,
                  dw_act_cfg: Optional[dict] = None,
-                 init_cfg: MultiConfig = None) -> None:
+                 init_cfg: MultiConfig = None,
+                 downsample_strides: Sequence[int] = (2, 2, 2)) -> None:
         super().__init__(init_cfg)
         if init_cfg is None:
             self.init_cfg = [dict(type='Kaiming', layer='Conv2d'),
@@ -137,12 +142,14 @@ class FastSCNN(BaseModule):
             global_in_channels=global_in_channels, global_block_channels=global_block_channels,
             global_block_strides=global_block_strides, global_out_channels=global_out_channels,
             higher_in_channels=higher_in_channels, lower_in_channels=lower_in_channels,
-            fusion_out_channels=fusion_out_channels, out_indices=out_indices)
+            fusion_out_channels=fusion_out_channels, out_indices=out_indices,
+            downsample_strides=downsample_strides)
         self.in_channels = in_channels
         self.downsample_dw_channels1, self.downsample_dw_channels2 = downsample_dw_channels
         self.global_in_channels = global_in_channels
         self.global_block_channels = tuple(global_block_channels)
         self.global_block_strides = tuple(global_block_strides)
+        self.downsample_strides = tuple(downsample_strides)
         self.global_out_channels = global_out_channels
         self.higher_in_channels = higher_in_channels
         self.lower_in_channels = lower_in_channels
@@ -157,7 +164,8 @@ class FastSCNN(BaseModule):
 
         self.learning_to_downsample = LearningToDownsample(
             in_channels, downsample_dw_channels, global_in_channels, conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg, act_cfg=act_cfg, dw_act_cfg=dw_act_cfg)
+            norm_cfg=norm_cfg, act_cfg=act_cfg, dw_act_cfg=dw_act_cfg,
+            strides=downsample_strides)
         self.global_feature_extractor = GlobalFeatureExtractor(
             global_in_channels, global_block_channels, global_out_channels,
             strides=global_block_strides, conv_cfg=conv_cfg, norm_cfg=norm_cfg,

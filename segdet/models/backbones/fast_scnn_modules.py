@@ -17,10 +17,12 @@ from segdet.models.utils import InvertedResidual, resize
 
 
 class LearningToDownsample(nn.Module):
-    """Three stride-2 layers to stride 8: a 3x3 ConvModule (``conv``), then two 3x3
-    depthwise-separable convs (``dsconv1``, ``dsconv2``).
+    """Three layers to stride 8 by default: a 3x3 ConvModule (``conv``), then two 3x3
+    depthwise-separable convs (``dsconv1``, ``dsconv2``), each of stride 2 unless ``strides``
+    says otherwise.
 
-    Input (N, in_channels, H, W) float; output (N, out_channels, ceil(H / 8), ceil(W / 8)).
+    Input (N, in_channels, H, W) float; output (N, out_channels, H / s, W / s) with
+    ``s = prod(strides)`` (8 by default; sizes rounded up at each stride-2 layer).
 
     Args:
         in_channels: Input (image) channels.
@@ -31,6 +33,9 @@ class LearningToDownsample(nn.Module):
         act_cfg: Activation after ``conv`` and after each pointwise conv.
         dw_act_cfg: Activation after the depthwise convs; None for none, ``'default'`` for
             ``act_cfg`` (mmcv's ``DepthwiseSeparableConvModule`` semantics).
+        strides: Strides of ``conv``, ``dsconv1`` and ``dsconv2`` (1 or 2 each). mmseg's
+            module has (2, 2, 2); a stride of 1 keeps the same parameters (names and shapes)
+            and gives a finer map, e.g. (2, 2, 1) for stride 4 on small images.
     """
 
     def __init__(self,
@@ -40,18 +45,24 @@ class LearningToDownsample(nn.Module):
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU'),
-                 dw_act_cfg: Optional[dict] = None) -> None:
+                 dw_act_cfg: Optional[dict] = None,
+                 strides: Sequence[int] = (2, 2, 2)) -> None:
         super().__init__()
+        if len(strides) != 3 or any(s not in (1, 2) for s in strides):
+            raise ValueError(f'LearningToDownsample: strides={tuple(strides)} must be 3 '
+                             'entries, each 1 or 2')
         first, second = dw_channels
-        self.conv = ConvModule(in_channels, first, 3, stride=2, padding=1, conv_cfg=conv_cfg,
-                               norm_cfg=norm_cfg, act_cfg=act_cfg)
-        separable = dict(kernel_size=3, stride=2, padding=1, conv_cfg=conv_cfg,
-                         norm_cfg=norm_cfg, act_cfg=act_cfg, dw_act_cfg=dw_act_cfg)
-        self.dsconv1 = DepthwiseSeparableConvModule(first, second, **separable)
-        self.dsconv2 = DepthwiseSeparableConvModule(second, out_channels, **separable)
+        self.conv = ConvModule(in_channels, first, 3, stride=strides[0], padding=1,
+                               conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        separable = dict(kernel_size=3, padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                         act_cfg=act_cfg, dw_act_cfg=dw_act_cfg)
+        self.dsconv1 = DepthwiseSeparableConvModule(first, second, stride=strides[1],
+                                                    **separable)
+        self.dsconv2 = DepthwiseSeparableConvModule(second, out_channels, stride=strides[2],
+                                                    **separable)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Args: x (N, in_channels, H, W). Returns (N, out_channels, H / 8, W / 8)."""
+        """Args: x (N, in_channels, H, W). Returns (N, out_channels, H / s, W / s)."""
         return self.dsconv2(self.dsconv1(self.conv(x)))
 
 

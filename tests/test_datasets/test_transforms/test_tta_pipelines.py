@@ -15,7 +15,7 @@ CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
 SEG_BASES = ['_base_/datasets/cityscapes.py', '_base_/datasets/ade20k.py',
              '_base_/datasets/pascal_voc12.py', '_base_/datasets/pascal_voc12_aug.py',
              'demo/deeplabv3plus_r18b_1xb8-1500_shapes-128x128.py',
-             'demo/fast_scnn_1xb8-3000_shapes-128x128.py']
+             'demo/fast_scnn_1xb8-1500_shapes-128x128.py']
 DET_BASES = ['_base_/datasets/coco_detection.py', '_base_/datasets/coco_instance.py',
              'demo/mask-rcnn_r18_fpn_1xb8-600_shapes-coco.py']
 RATIOS = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]

@@ -89,6 +89,29 @@ def test_global_block_strides_set_the_low_res_stride():
     assert [tuple(o.shape[2:]) for o in outs] == [(8, 8), (4, 4), (8, 8)]  # stride 16
 
 
+def test_downsample_strides_give_a_finer_map_with_the_same_parameters():
+    """downsample_strides=(2, 2, 1) (the shapes demo's): learning to downsample ends at
+    stride 4, so the high-res and fused maps are twice as fine; no parameter changes shape,
+    and the default is mmseg's (2, 2, 2)."""
+    torch.manual_seed(0)
+    default = FastSCNN(**TINY).eval()
+    fine = FastSCNN(**TINY, downsample_strides=(2, 2, 1)).eval()
+    assert default.downsample_strides == (2, 2, 2)
+    assert {k: v.shape for k, v in fine.state_dict().items()} == \
+        {k: v.shape for k, v in default.state_dict().items()}
+    fine.load_state_dict(default.state_dict())
+    assert fine.learning_to_downsample.dsconv2.depthwise_conv.conv.stride == (1, 1)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        outs = fine(x)
+        # the same weights with dsconv2's depthwise conv switched to stride 1 by hand
+        default.learning_to_downsample.dsconv2.depthwise_conv.conv.stride = (1, 1)
+        expected = default(x)
+    assert [tuple(o.shape[2:]) for o in outs] == [(16, 16), (4, 4), (16, 16)]
+    for out, ref in zip(outs, expected):
+        torch.testing.assert_close(out, ref)
+
+
 def test_fusion_upsamples_the_low_res_branch_by_hand():
     torch.manual_seed(0)
     ffm = FeatureFusionModule(higher_in_channels=6, lower_in_channels=8, out_channels=4).eval()
@@ -162,6 +185,10 @@ def test_loss_falls_with_its_decode_head():
      'lower_in_channels=128 must be a multiple of fusion_out_channels=96'),
     (dict(global_block_strides=(2, 3, 1)), ValueError,
      r'global_block_strides=\(2, 3, 1\): each stride must be 1 or 2'),
+    (dict(downsample_strides=(2, 4, 1)), ValueError,
+     r'downsample_strides=\(2, 4, 1\): each stride must be 1 or 2'),
+    (dict(downsample_strides=(2, 2)), ValueError,
+     r'downsample_strides=\(2, 2\) must have 3 entries, got 2'),
     (dict(global_block_strides=(2, 2)), ValueError,
      r'global_block_strides=\(2, 2\) must have 3 entries, got 2'),
     (dict(downsample_dw_channels=(32, 0)), ValueError,
