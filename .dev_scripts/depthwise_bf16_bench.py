@@ -1,6 +1,10 @@
 """Time depthwise 3x3 convolutions fp32 against bf16 autocast, NHWC and NCHW, forward and
 forward + backward, on the CPU (the measurement behind ``Fp32DepthwiseHook``).
 
+The input is bf16, as inside a model under bf16 autocast; "bf16" convolves it under autocast,
+"fp32" casts it up first and convolves in fp32, as ``Fp32DepthwiseHook`` does (the casts are
+timed with the convolution).
+
 Example:
     python .dev_scripts/depthwise_bf16_bench.py --threads 2 --out docs/benchmarks/depthwise.json
 """
@@ -33,20 +37,25 @@ def mean_ms(fn: Callable[[], None], warmup: int, iters: int) -> float:
 def time_case(batch: int, channels: int, size: int, stride: int, dilation: int,
               memory_format: torch.memory_format, bf16: bool, warmup: int,
               iters: int) -> tuple[float, float]:
-    """(forward ms, forward + backward ms) of one depthwise 3x3 convolution."""
+    """(forward ms, forward + backward ms) of one depthwise 3x3 convolution of a bf16 input,
+    under bf16 autocast (``bf16``) or cast to fp32 first."""
     conv = torch.nn.Conv2d(channels, channels, 3, stride, dilation, dilation=dilation,
                            groups=channels).to(memory_format=memory_format)
-    x = torch.randn(batch, channels, size, size).to(memory_format=memory_format)
-    x.requires_grad_()
+    x = torch.randn(batch, channels, size, size, dtype=torch.bfloat16)
+    x = x.to(memory_format=memory_format).requires_grad_()
+
+    def run() -> torch.Tensor:
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            return conv(x if bf16 else x.float())
 
     def forward() -> None:
-        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
-            conv(x)
+        with torch.no_grad():
+            run()
 
     def forward_backward() -> None:
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
-            out = conv(x)
-        out.float().sum().backward()
+        conv.zero_grad(set_to_none=True)
+        x.grad = None
+        run().float().sum().backward()
 
     return mean_ms(forward, warmup, iters), mean_ms(forward_backward, warmup, iters)
 

@@ -1,6 +1,6 @@
-"""keep_depthwise_fp32 / Fp32DepthwiseHook: under CPU bf16 autocast the depthwise convolutions
-(not the dilated NCHW islands) run in fp32 while the rest stays bf16; nothing changes outside
-autocast; autocast is back on after each of them, even when one raises; configure_runtime adds
+"""keep_depthwise_fp32 / Fp32DepthwiseHook: under CPU bf16 autocast, in passes that record
+gradients, the depthwise convolutions (not the dilated NCHW islands) run in fp32 while the rest
+stays bf16; nothing changes outside autocast or without gradients; autocast is back on after each of them, even when one raises; configure_runtime adds
 the hook where --amp autocasts to bf16 on a CPU, and the config can turn it off."""
 import copy
 
@@ -70,6 +70,16 @@ def test_dtypes_under_bf16_autocast_and_values():
     torch.testing.assert_close(model(x), reference(x), rtol=0, atol=0)
     assert set(model.dtypes.values()) == {torch.float32}
     assert out.dtype == torch.bfloat16
+
+
+def test_inference_keeps_bf16():
+    """Without gradients (inference, validation) bf16 is faster: the islands stand aside."""
+    model = Separable()
+    keep_depthwise_fp32(model)
+    for context in (torch.no_grad, torch.inference_mode):
+        with context():
+            bf16(lambda: model(torch.randn(1, 3, 16, 16)))
+        assert set(model.dtypes.values()) == {torch.bfloat16}
 
 
 def test_gradients_flow_through_an_island():

@@ -6,7 +6,9 @@ every drawn rectangle is an instance (circles and triangles stay in the images a
 distractors), with four keypoints, its corners, named in the image frame: ``top_left``,
 ``top_right``, ``bottom_right``, ``bottom_left``. A horizontal mirror turns a top-left
 corner into a top-right one, so the names form two left/right pairs (``flip_indices``
-(1, 0, 3, 2)) as a person's wrists do: ``RandomFlip`` must swap them.
+(1, 0, 3, 2)) as a person's wrists do: ``RandomFlip`` must swap them. (Only for horizontal
+flips: a vertical flip of these image-frame names would need (3, 2, 1, 0), which
+``flip_indices`` cannot express; the demo flips horizontally only.)
 
 (Why not the triangles' vertices: a triangle with its apex near a corner of its box is,
 drawn, the same right triangle as one of another orientation, whose vertices would carry
@@ -21,9 +23,10 @@ Layout::
 Each annotation has the instance fields of :mod:`~segdet.datasets.synthetic.coco_writer`
 (``bbox``, ``area``, ``segmentation`` of the visible pixels, ``iscrowd`` 0) plus
 ``keypoints`` [x1, y1, v1, ..., x4, y4, v4] and ``num_keypoints`` (4). A corner is the centre
-of the rectangle's corner pixel (``x + 0.5``, COCO's continuous coordinates) with visibility
-2 when that pixel shows the rectangle and 1 when a later shape covers it (labelled, not
-visible). The categories entry carries ``keypoints`` (the names) and ``skeleton`` (the four
+of the rectangle's corner pixel, ``x + 0.5`` (continuous coordinates, as segdet's keypoint
+transforms and decoding use them; a loader that adds 0.5 to COCO's keypoints, as
+Detectron2's, would shift these by half a pixel), with visibility 2 when that pixel shows the
+rectangle and 1 when a later shape covers it (labelled, not visible). The categories entry carries ``keypoints`` (the names) and ``skeleton`` (the four
 sides).
 """
 import os.path as osp

@@ -1,17 +1,21 @@
-"""Run depthwise convolutions in fp32 when the rest of the model autocasts to bf16 on a CPU.
+"""Run depthwise convolutions in fp32 in training steps that autocast to bf16 on a CPU.
 
-oneDNN's bf16 depthwise convolutions in NHWC (the layout ``--amp`` uses on a CPU) are no faster
-than its fp32 ones on a CPU with AVX512-BF16, forward (1.0-1.6x slower), and 5-13x slower
-forward + backward at stride 2 (docs/benchmarks.md, "Depthwise convolutions under bf16
-autocast"). A depthwise convolution does one multiply-add per weight and pixel and gains
-nothing from bf16's dot-product instructions; the pointwise and dense convolutions around it
-do. So each depthwise convolution (one group per input channel) leaves autocast for its own
-forward pass: a forward pre-hook turns CPU autocast off and casts the input to fp32, a forward
-hook turns it back on. The output is fp32; the next autocast operation casts it again. The
-exceptions are the widely dilated ones that :mod:`~segdet.engine.hooks.memory_format_hook`
-keeps NCHW, where bf16 is as fast as fp32 or faster. Outside CPU bf16 autocast the hooks do
-nothing.
+oneDNN's bf16 depthwise convolutions in NHWC (the layout ``--amp`` uses on a CPU) are slower
+than its fp32 ones forward + backward on a CPU with AVX512-BF16: 1.6-4.2x at stride 2 and
+1.4x at dilation 2, counting the casts to and from fp32 (docs/benchmarks.md, "Depthwise
+convolutions under bf16 autocast"). A depthwise convolution does one multiply-add per weight
+and pixel and gains little from bf16's dot-product instructions; the pointwise and dense
+convolutions around it gain. So in a forward pass that records gradients each depthwise
+convolution (one group per input channel) leaves autocast: a forward pre-hook turns CPU
+autocast off and casts the input to fp32, a forward hook turns it back on; the output is fp32
+and the next autocast operation casts it again. Forward alone (inference, validation) bf16 is
+faster once the casts are counted, so without gradients nothing changes. The exceptions are
+the widely dilated convolutions that :mod:`~segdet.engine.hooks.memory_format_hook` keeps
+NCHW, where oneDNN's NCHW kernels take about as long in bf16 as in fp32. Outside CPU bf16
+autocast the hooks do nothing.
 """
+import threading
+
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
@@ -33,34 +37,64 @@ def runs_fp32_under_autocast(module: torch.nn.Module) -> bool:
     return is_depthwise(module) and not is_dilated_depthwise(module)
 
 
+def _cpu_autocast_state() -> tuple[bool, torch.dtype]:
+    """(enabled, dtype) of CPU autocast in this thread (torch < 2.4 has CPU-only functions)."""
+    try:
+        return torch.is_autocast_enabled('cpu'), torch.get_autocast_dtype('cpu')
+    except TypeError:
+        return torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
+
+
+def _set_cpu_autocast(enabled: bool) -> None:
+    try:
+        torch.set_autocast_enabled('cpu', enabled)
+    except TypeError:
+        torch.set_autocast_cpu_enabled(enabled)
+
+
 class _AutocastOff:
-    """The pre-hook / hook pair of one convolution: autocast off and fp32 inputs inside it."""
+    """The pre-hook / hook pair of one convolution: autocast off and fp32 inputs inside it.
+
+    Autocast state is per thread, so is the record of whether to turn it back on."""
 
     def __init__(self) -> None:
-        self._resume: list[bool] = []
+        self._local = threading.local()
 
     def __deepcopy__(self, memo: dict) -> '_AutocastOff':
         return _AutocastOff()
 
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self._local = threading.local()
+
+    def _stack(self) -> list:
+        if not hasattr(self._local, 'resume'):
+            self._local.resume = []
+        return self._local.resume
+
     def before(self, module, args):
-        active = (torch.is_autocast_enabled('cpu')
-                  and torch.get_autocast_dtype('cpu') == torch.bfloat16
+        enabled, dtype = _cpu_autocast_state()
+        # Training passes only: forward alone, bf16 is faster once the casts are counted.
+        active = (enabled and dtype == torch.bfloat16 and torch.is_grad_enabled()
                   and any(torch.is_tensor(a) and a.device.type == 'cpu' for a in args))
-        self._resume.append(active)
+        self._stack().append(active)
         if not active:
             return None
-        torch.set_autocast_enabled('cpu', False)
+        _set_cpu_autocast(False)
         return tuple(a.float() if torch.is_tensor(a) and a.is_floating_point() else a
                      for a in args)
 
     def after(self, module, args, output):
-        if self._resume and self._resume.pop():
-            torch.set_autocast_enabled('cpu', True)
+        stack = self._stack()
+        if stack and stack.pop():
+            _set_cpu_autocast(True)
 
 
 def keep_depthwise_fp32(model: torch.nn.Module) -> list[str]:
     """Make the depthwise convolutions of ``model`` (:func:`runs_fp32_under_autocast`) run in
-    fp32 under CPU bf16 autocast.
+    fp32 under CPU bf16 autocast when gradients are recorded.
 
     Args:
         model: The (unwrapped) model.

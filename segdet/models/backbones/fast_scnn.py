@@ -71,9 +71,10 @@ def check_fast_scnn_args(**args: Any) -> None:
 
 @MODELS.register_module()
 class FastSCNN(BaseModule):
-    """Fast-SCNN: learning to downsample to stride 8, a global feature extractor on that map
-    (inverted residuals and a pyramid pooling module, stride 32 by default), and a feature
-    fusion module that adds the upsampled global features to the stride-8 map.
+    """Fast-SCNN: learning to downsample (to stride 8 by default), a global feature extractor on
+    that map (inverted residuals and a pyramid pooling module, stride 32 by default), and a
+    feature fusion module that adds the upsampled global features to the learning-to-downsample
+    map.
 
     Input (N, in_channels, H, W) float. Output: a tuple of the maps ``out_indices`` picks
     from (all float), with ``d = prod(downsample_strides)`` (8 by default):

@@ -115,6 +115,11 @@ def _check_arch_def(arch: Mapping) -> None:
     for key in ('first', 'stages'):
         if key not in cfg:
             raise KeyError(f'FBNet arch: block_cfg has no {key!r} (keys: {sorted(cfg)})')
+    first = cfg['first']
+    if not isinstance(first, (list, tuple)) or len(first) not in (2, 3) or \
+            not all(isinstance(v, (int, float)) for v in first):
+        raise _arch_error(f'block_cfg.first={first!r} must be [channels, stride] or '
+                          '[channels, stride, kernel] numbers')
     stages, ops = cfg['stages'], arch['block_op_type']
     if len(ops) != len(stages):
         raise _arch_error(f'block_op_type has {len(ops)} stages, block_cfg.stages '

@@ -219,6 +219,10 @@ def test_unknown_arch_and_bad_definitions():
         FBNet(bad)
     with pytest.raises(KeyError, match="no 'block_cfg'"):
         FBNet(dict(block_op_type=[]))
+    bad_first = dict(block_op_type=[['ir_k3']], block_cfg=dict(first=[16],
+                                                               stages=[[[1, 8, 1, 1]]]))
+    with pytest.raises(ValueError, match=r'block_cfg.first=\[16\] must be \[channels, stride\]'):
+        FBNet(bad_first)
     bad_op = dict(block_op_type=[['ir_k4']], block_cfg=dict(first=[8, 2],
                                                             stages=[[[1, 8, 1, 1]]],
                                                             backbone=[0]))

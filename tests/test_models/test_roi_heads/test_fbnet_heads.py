@@ -67,6 +67,13 @@ def test_mask_head_gives_12x12_masks(arch):
     assert agnostic(torch.randn(2, trunk, 6, 6)).shape == (2, 1, 12, 12)
 
 
+def test_mask_size_in_train_cfg_must_match_the_head():
+    head = FBNetMaskHead(96, arch='default', num_classes=3)
+    with pytest.raises(ValueError, match=r'mask_size=28, but this head predicts 12x12 masks.*'
+                                         r'set mask_size=12'):
+        head.get_targets([], [], dict(mask_size=28))
+
+
 def test_mask_head_needs_an_arch_with_mask_stages():
     with pytest.raises(KeyError, match="no 'mask' stages"):
         FBNetMaskHead(88, arch='cham_v1a')

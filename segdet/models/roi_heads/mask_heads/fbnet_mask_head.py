@@ -65,3 +65,15 @@ class FBNetMaskHead(FCNMaskHead):
     def forward(self, x: Tensor) -> Tensor:
         """(P, in_channels, S, S) -> (P, num_classes, mask_size, mask_size) mask logits."""
         return self.conv_logits(self.stage(x))
+
+    def get_targets(self, sampling_results: list, batch_gt_instances: list,
+                    rcnn_train_cfg: dict) -> Tensor:
+        """``FCNMaskHead``'s targets, after checking that ``train_cfg.rcnn.mask_size`` is the
+        size this head predicts (the arch and ``roi_feat_size`` fix it)."""
+        size = rcnn_train_cfg['mask_size']
+        if size != self.mask_size:
+            raise ValueError(
+                f'FBNetMaskHead: train_cfg.rcnn.mask_size={size}, but this head predicts '
+                f'{self.mask_size}x{self.mask_size} masks (its arch\'s mask blocks on '
+                f'{self.roi_feat_size}x{self.roi_feat_size} RoIs); set mask_size={self.mask_size}')
+        return super().get_targets(sampling_results, batch_gt_instances, rcnn_train_cfg)
