@@ -2,8 +2,8 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import BaseTTAModel, is_model_wrapper
 
+from segdet.engine.checkpoint_fit import unwrap_model
 from segdet.engine.compile import compile_for_inference
 from segdet.registry import HOOKS
 
@@ -26,9 +26,7 @@ class CompileHook(Hook):
         self.options = dict(options or {})
 
     def before_test(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if isinstance(model, BaseTTAModel):
-            model = model.module
+        model = unwrap_model(runner.model)  # DDP and tools/test.py --tta wrap the model
         name = compile_for_inference(model, self.options)
         runner.logger.info(f'--compile: {type(model).__name__}.{name} compiled with '
                            f'torch.compile({self.options or ""}); the first iteration compiles')

@@ -18,8 +18,8 @@ import threading
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import BaseTTAModel, is_model_wrapper
 
+from segdet.engine.checkpoint_fit import unwrap_model
 from segdet.registry import HOOKS
 from .memory_format_hook import is_dilated_depthwise
 
@@ -131,9 +131,7 @@ class Fp32DepthwiseHook(Hook):
     def _apply(self, runner) -> None:
         if self._done:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if isinstance(model, BaseTTAModel):
-            model = model.module
+        model = unwrap_model(runner.model)  # DDP and tools/test.py --tta wrap the model
         names = keep_depthwise_fp32(model)
         if names:
             runner.logger.info(f'Fp32DepthwiseHook: {len(names)} depthwise convolutions run '

@@ -16,8 +16,8 @@ from typing import Any, Callable, Optional
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import BaseTTAModel, is_model_wrapper
 
+from segdet.engine.checkpoint_fit import unwrap_model
 from segdet.registry import HOOKS
 
 
@@ -53,9 +53,7 @@ class FuseConvBNHook(Hook):
     priority = 'HIGHEST'
 
     def before_test(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the wrapped model runs
-            model = model.module
+        model = unwrap_model(runner.model)  # DDP and tools/test.py --tta wrap the model
         folded = fold_eval_batchnorm(model)
         runner.message_hub.update_info('fused_batchnorms', folded)
         kept = sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())

@@ -18,8 +18,8 @@ from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import BaseTTAModel, is_model_wrapper
 
+from segdet.engine.checkpoint_fit import unwrap_model
 from segdet.registry import HOOKS
 
 _FORMATS = {'channels_last': torch.channels_last, 'contiguous': torch.contiguous_format}
@@ -155,9 +155,7 @@ class MemoryFormatHook(Hook):
     def _convert(self, runner) -> None:
         if self._converted:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the wrapped model runs
-            model = model.module
+        model = unwrap_model(runner.model)  # DDP and tools/test.py --tta wrap the model
         kept = to_memory_format(model, self.memory_format)
         if kept:
             runner.logger.info(f'MemoryFormatHook: {self.memory_format}, except {len(kept)} '
