@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from .coco_writer import (ANN_DIR, IMG_SUFFIX, expected_paths, mask_bbox, mask_segmentation,
+from .coco_writer import (ANN_DIR, expected_paths, mask_bbox, mask_segmentation,
                           remove_coco_tree, write_coco_tree)
 from .shapes import RECTANGLE, ShapeSpec, ShapesSample
-from .tree_meta import inspect_written_tree, shapes_params, split_counts, write_meta
+from .tree_meta import inspect_written_tree, shapes_params
 
 KEYPOINT_NAMES = ('top_left', 'top_right', 'bottom_right', 'bottom_left')
 #: Keypoint i of a mirrored rectangle is keypoint FLIP_INDICES[i] of the original.
@@ -139,17 +139,7 @@ def write_shapes_keypoints(root: str, num_train: int = 400, num_val: int = 100,
         The content written to ``meta.json``.
     """
     params = keypoint_params(num_train, num_val, size, seed)
-    stats = write_coco_tree(root, params, keypoint_ann_path, rectangle_annotations,
-                            keypoint_categories(), show_progress,
-                            title='segdet synthetic shapes, rectangle keypoints')
-    meta = dict(
-        params=params,
-        classes=['rectangle'],
-        categories=keypoint_categories(),
-        flip_indices=list(FLIP_INDICES),
-        splits=split_counts(params),
-        stats=stats,
-        layout=dict(img=f'{{split}}/{{split}}_{{i:05d}}{IMG_SUFFIX}',
-                    ann=f'{ANN_DIR}/rectangle_keypoints_{{split}}.json'))
-    write_meta(root, meta)
-    return meta
+    return write_coco_tree(root, params, keypoint_ann_path, rectangle_annotations,
+                           keypoint_categories(), show_progress,
+                           title='segdet synthetic shapes, rectangle keypoints',
+                           extra_meta=dict(flip_indices=list(FLIP_INDICES)))

@@ -29,7 +29,7 @@ import json
 import os
 import os.path as osp
 from collections.abc import Callable, Iterator
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import cv2
 import numpy as np
@@ -237,12 +237,13 @@ def remove_coco_tree(root: str,
 
 def write_coco_tree(root: str, params: dict[str, Any], ann_path: Callable[[str, str], str],
                     annotate: Annotator, categories: list[dict[str, Any]],
-                    show_progress: bool = False,
-                    title: str = 'segdet synthetic shapes') -> dict[str, dict[str, Any]]:
-    """Generate both splits of ``params`` and write their images and COCO annotation files.
+                    show_progress: bool = False, title: str = 'segdet synthetic shapes',
+                    extra_meta: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Generate both splits of ``params``, write their images and COCO annotation files, then
+    ``meta.json`` (last: its presence marks a complete tree).
 
-    The part the COCO writers share (instances here, keypoints in
-    :mod:`~segdet.datasets.synthetic.coco_keypoints_writer`); the caller writes ``meta.json``.
+    What the COCO writers share (instances here, keypoints in
+    :mod:`~segdet.datasets.synthetic.coco_keypoints_writer`).
 
     Args:
         root: Output directory (created if needed).
@@ -253,9 +254,12 @@ def write_coco_tree(root: str, params: dict[str, Any], ann_path: Callable[[str, 
         categories: The ``categories`` entries.
         show_progress: Print a progress bar to stdout.
         title: Start of each file's ``info.description``.
+        extra_meta: More ``meta.json`` entries, after ``categories``.
 
     Returns:
-        Per split: ``images``, ``instances`` and ``rle_instances`` counts.
+        The content written to ``meta.json``: ``params``, ``classes`` and ``categories``
+        (from ``categories``), ``extra_meta``, ``splits``, ``stats`` (per split: ``images``,
+        ``instances`` and ``rle_instances`` counts) and ``layout``.
     """
     counts = split_counts(params)
     size, seed = int(params['size']), int(params['seed'])
@@ -291,7 +295,18 @@ def write_coco_tree(root: str, params: dict[str, Any], ann_path: Callable[[str, 
             rle_instances=sum(isinstance(a['segmentation'], dict) for a in annotations))
     if bar is not None:
         print()
-    return stats
+    meta = dict(
+        params=params,
+        classes=[c['name'] for c in categories],
+        categories=categories,
+        **(extra_meta or {}),
+        splits=counts,
+        stats=stats,
+        # the annotation path of a split named '{split}', relative to the root
+        layout=dict(img=f'{{split}}/{{split}}_{{i:05d}}{IMG_SUFFIX}',
+                    ann=ann_path('', '{split}')))
+    write_meta(root, meta)
+    return meta
 
 
 def write_shapes_coco(root: str, num_train: int = 400, num_val: int = 100, size: int = 128,
@@ -312,15 +327,5 @@ def write_shapes_coco(root: str, num_train: int = 400, num_val: int = 100, size:
         The content written to ``meta.json``.
     """
     params = coco_params(num_train, num_val, size, seed)
-    stats = write_coco_tree(root, params, coco_ann_path, sample_annotations, coco_categories(),
-                            show_progress)
-    meta = dict(
-        params=params,
-        classes=list(SHAPES_COCO_CLASSES),
-        categories=coco_categories(),
-        splits=split_counts(params),
-        stats=stats,
-        layout=dict(img=f'{{split}}/{{split}}_{{i:05d}}{IMG_SUFFIX}',
-                    ann=f'{ANN_DIR}/instances_{{split}}.json'))
-    write_meta(root, meta)
-    return meta
+    return write_coco_tree(root, params, coco_ann_path, sample_annotations, coco_categories(),
+                           show_progress)
