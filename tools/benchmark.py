@@ -12,7 +12,8 @@ random boxes, labels and masks per image); otherwise batches come from the confi
 size the network actually ran on, after the data preprocessor's padding. Inference is
 reported end to end and split into network + post-processing (see
 ``segdet.engine.benchmark.postprocess_methods``). ``--amp`` and ``--channels-last`` follow
-``tools/train.py``: on a CPU without native bf16, ``--amp`` runs fp32 unless
+``tools/train.py`` (training) and ``tools/test.py`` (inference: channels_last also in fp32 on
+CPUs with AVX-512): on a CPU without native bf16, ``--amp`` runs fp32 unless
 ``--amp-dtype bfloat16`` forces it.
 """
 import argparse
@@ -156,7 +157,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.task == 'data':
         run_data_task(cfg, args, batch_size)
         return
-    channels_last = resolve_channels_last(cfg, args.channels_last, args.amp)
+    channels_last = resolve_channels_last(cfg, args.channels_last, args.amp,
+                                          inference=args.task == 'inference')
     fp32_depthwise = args.device == 'cpu' and resolve_fp32_depthwise(cfg, args.amp)
     with registry_hints(cfg), DefaultScope.overwrite_default_scope('segdet'):
         model, fused = build_benchmark_model(cfg, args.checkpoint, args.device,

@@ -65,7 +65,8 @@ def parse_args() -> argparse.Namespace:
                         '--cfg-options compile.mode=max-autotune etc.')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='model and inputs in channels_last (default: the config\'s '
-                        '`channels_last`, else on where --amp runs bf16 on a CPU)')
+                        '`channels_last`, else on where --amp runs bf16 on a CPU and in fp32 on '
+                        'CPUs with AVX-512)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load the checkpoint with full unpickling (only for trusted files)')
     parser.add_argument('--allow-partial-checkpoint', action='store_true',
@@ -134,7 +135,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_work_dir(cfg.work_dir, '--work-dir' if args.work_dir else 'work dir')
-    configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last)
+    configure_runtime(cfg, args.launcher, amp=args.amp, channels_last=args.channels_last,
+                      inference=True)
     apply_inference_mode(cfg, args)
     if args.tta:
         apply_tta(cfg, (args.cfg_options or {}).get('img_ratios'))

@@ -6,6 +6,12 @@ are steady: ``encode_decode`` of segmentors (backbone, neck and decode head, who
 modes alike) or ``extract_feat`` of detectors (backbone and neck; the RPN and RoI heads, whose
 shapes change with the number of boxes, stay eager). Pre- and post-processing stay eager too:
 they handle Python structures (data samples, metainfo) that would break the graph.
+
+On a CPU, inference compiles with inductor's ``freezing``: the weights become constants, so
+inductor folds them into oneDNN's blocked layout once and fuses the convolutions with the
+element-wise operations after them (ReLU, residual additions), which is where compiling pays on
+a CPU (docs/benchmarks.md, "torch.compile on a CPU"). The weights must not change after the
+first compiled call (tools/test.py loads the checkpoint before it).
 """
 from typing import Optional, Union
 
@@ -31,12 +37,27 @@ def compile_options(compile_cfg: Union[bool, dict, None]) -> Optional[dict]:
                     f'{compile_cfg!r}')
 
 
+def inference_options(model: torch.nn.Module, options: Optional[dict] = None) -> dict:
+    """``options`` plus inductor's ``freezing`` where it applies: a model on the CPU, the
+    inductor backend, no ``mode`` (torch.compile takes a mode or inductor options, not both)
+    and no ``freezing`` chosen in ``options['options']``."""
+    options = dict(options or {})
+    first = next(model.parameters(), None)
+    on_cpu = first is None or first.device.type == 'cpu'
+    if on_cpu and options.get('backend', 'inductor') == 'inductor' and 'mode' not in options:
+        inductor = dict(options.get('options') or {})
+        inductor.setdefault('freezing', True)
+        options['options'] = inductor
+    return options
+
+
 def compile_for_inference(model: torch.nn.Module, options: Optional[dict] = None) -> str:
     """Replace the model's network method (:data:`INFERENCE_METHODS`) by its compiled version.
 
     Args:
         model: The unwrapped model.
-        options: ``torch.compile`` keyword arguments (``backend``, ``mode``, ``dynamic``, ...).
+        options: ``torch.compile`` keyword arguments (``backend``, ``mode``, ``dynamic``, ...);
+            :func:`inference_options` adds ``freezing`` on CPUs.
 
     Returns:
         The name of the compiled method.
@@ -47,7 +68,7 @@ def compile_for_inference(model: torch.nn.Module, options: Optional[dict] = None
     for name in INFERENCE_METHODS:
         method = getattr(model, name, None)
         if callable(method):
-            setattr(model, name, torch.compile(method, **(options or {})))
+            setattr(model, name, torch.compile(method, **inference_options(model, options)))
             return name
     raise ValueError(f'--compile: {type(model).__name__} has none of the methods '
                      f'{INFERENCE_METHODS} that segdet compiles for inference')

@@ -45,20 +45,34 @@ def enable_amp(cfg: Config, dtype: Optional[str] = None) -> None:
         cfg.optim_wrapper.dtype = dtype
 
 
-def resolve_channels_last(cfg: Config, flag: Optional[bool], amp: bool) -> bool:
+def resolve_channels_last(cfg: Config, flag: Optional[bool], amp: bool,
+                          inference: bool = False) -> bool:
     """Whether to run channels_last: ``--[no-]channels-last``, else the config's
     ``channels_last``, else on where ``--amp`` (or an ``AmpOptimWrapper`` config) runs bf16
-    autocast on a CPU.
+    autocast on a CPU, or, for inference alone, where the CPU runs fp32 convolutions faster
+    in NHWC (:func:`fp32_nhwc_is_faster`).
 
-    NHWC is oneDNN's native layout for bf16 on CPUs with AMX/AVX512-BF16. In fp32 it can be
-    slower than NCHW (docs/benchmarks.md, "Mixed precision and channels_last"), so where
-    ``--amp`` falls back to fp32 the default stays NCHW.
+    NHWC is oneDNN's native layout for bf16 on CPUs with AMX/AVX512-BF16. In fp32 it depends
+    on the CPU: on an AVX2-only CPU it was slower than NCHW (docs/benchmarks.md, "Mixed
+    precision and channels_last"), on an AVX-512 CPU fp32 inference is 0-35 % faster in NHWC
+    ("Inference speed per CPU class").
     """
     if flag is not None:
         return flag
     if cfg.get('channels_last') is not None:
         return bool(cfg.channels_last)
-    return cpu_autocast_dtype(cfg, amp) is not None
+    if cpu_autocast_dtype(cfg, amp) is not None:
+        return True
+    return inference and fp32_nhwc_is_faster()
+
+
+def fp32_nhwc_is_faster() -> bool:
+    """Whether fp32 inference defaults to channels_last: no CUDA, and ATen's CPU capability is
+    AVX-512 (oneDNN's AVX-512 NHWC kernels; AMX CPUs included)."""
+    if torch.cuda.is_available():
+        return False
+    capability = getattr(torch.backends.cpu, 'get_cpu_capability', lambda: '')()
+    return capability.startswith('AVX512')
 
 
 def cpu_autocast_dtype(cfg: Config, amp: bool) -> Optional[torch.dtype]:
@@ -82,7 +96,7 @@ def resolve_fp32_depthwise(cfg: Config, amp: bool) -> bool:
 
 
 def configure_runtime(cfg: Config, launcher: str = 'none', amp: bool = False,
-                      channels_last: Optional[bool] = None) -> None:
+                      channels_last: Optional[bool] = None, inference: bool = False) -> None:
     """Adapt a resolved config to this machine and launcher, in place.
 
     - Not distributed: ``SyncBN`` becomes ``BN``. Distributed without CUDA: the process group
@@ -92,7 +106,8 @@ def configure_runtime(cfg: Config, launcher: str = 'none', amp: bool = False,
     - Without CUDA, denormal floats are flushed to zero unless ``env_cfg.flush_denormal`` is
       False: CPUs can handle denormal arithmetic in slow microcode; where no denormals occur
       the flag costs nothing (docs/benchmarks.md, "Denormal flushing").
-    - channels_last (see :func:`resolve_channels_last`) adds a ``MemoryFormatHook``.
+    - channels_last (see :func:`resolve_channels_last`; ``inference``: the run only tests)
+      adds a ``MemoryFormatHook``.
     - bf16 autocast on a CPU adds a ``Fp32DepthwiseHook`` (see
       :func:`resolve_fp32_depthwise`).
     """
@@ -116,7 +131,7 @@ def configure_runtime(cfg: Config, launcher: str = 'none', amp: bool = False,
         _add_hook(cfg, dict(type='SyncNormBuffersHook'))
     if not cuda and cfg.get('env_cfg', {}).get('flush_denormal', True):
         torch.set_flush_denormal(True)
-    if resolve_channels_last(cfg, channels_last, amp):
+    if resolve_channels_last(cfg, channels_last, amp, inference):
         _add_hook(cfg, dict(type='MemoryFormatHook', memory_format='channels_last'))
     if resolve_fp32_depthwise(cfg, amp):
         _add_hook(cfg, dict(type='Fp32DepthwiseHook'))

@@ -123,3 +123,32 @@ def test_init_model_refuses_a_malicious_checkpoint(tmp_path) -> None:
     with pytest.raises(UnsafeCheckpointError, match='makedirs'):
         init_model(DEMO, str(evil), cfg_options=SMALL)
     assert not marker.exists()
+
+
+def test_channels_last_model_predicts_as_nchw(model_and_ckpt, images) -> None:
+    # With the separable ASPP at DeepLabV3+'s dilations 12, 24 and 36 (the demo's are 2-4):
+    # in channels_last on a CPU they run as space-to-batch convolutions.
+    from segdet.ops.space_to_batch import SpaceToBatchConv2d
+    _, ckpt = model_and_ckpt
+    options = {**SMALL, 'model.decode_head.dilations': (1, 12, 24, 36)}
+    nhwc = init_model(DEMO, str(ckpt), cfg_options=options, channels_last=True)
+    nchw = init_model(DEMO, str(ckpt), cfg_options=options, channels_last=False)
+    assert nhwc.channels_last is True and nchw.channels_last is False
+    converted = [n for n, m in nhwc.named_modules() if isinstance(m, SpaceToBatchConv2d)]
+    assert len(converted) == 3 and all('aspp' in n for n in converted), converted
+    dense = [[m for m in model.modules() if isinstance(m, torch.nn.Conv2d)
+              and m.kernel_size == (3, 3) and m.groups == 1] for model in (nhwc, nchw)]
+    assert all(not m.weight.is_contiguous() for m in dense[0])  # NHWC strides
+    assert all(m.weight.is_contiguous() for m in dense[1])
+    for got, expected in zip(inference_model(nhwc, [str(p) for p in images]),
+                             inference_model(nchw, [str(p) for p in images])):
+        torch.testing.assert_close(got.seg_logits.data, expected.seg_logits.data,
+                                   atol=1e-4, rtol=1e-4)
+        assert torch.equal(got.pred_sem_seg.data, expected.pred_sem_seg.data)
+
+
+def test_channels_last_default_follows_the_cpu(monkeypatch) -> None:
+    for capability, expected in (('AVX512', True), ('AVX2', False)):
+        monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability', lambda c=capability: c)
+        assert init_model(DEMO, cfg_options=SMALL).channels_last is (
+            expected and not torch.cuda.is_available()), capability

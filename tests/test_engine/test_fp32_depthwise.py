@@ -16,8 +16,8 @@ from segdet.engine.runtime import configure_runtime, resolve_fp32_depthwise
 
 
 class Separable(nn.Module):
-    """A dense conv, a stride-2 depthwise conv, a dilation-12 depthwise conv (an NCHW
-    island, left in bf16) and a pointwise conv; records each output dtype."""
+    """A dense conv, a stride-2 depthwise conv, a dilation-12 depthwise conv (run as
+    space-to-batch in channels_last, left in bf16) and a pointwise conv; records each output dtype."""
 
     def __init__(self, channels: int = 8) -> None:
         super().__init__()
@@ -47,7 +47,7 @@ def test_which_convs_leave_autocast():
     assert [is_depthwise(m) for m in (model.stem, model.depthwise, model.dilated,
                                       model.point)] == [False, True, True, False]
     assert runs_fp32_under_autocast(model.depthwise)
-    assert not runs_fp32_under_autocast(model.dilated)  # bf16 is faster there (NCHW)
+    assert not runs_fp32_under_autocast(model.dilated)  # left in bf16 (stride 1, large maps)
     assert not is_depthwise(nn.Conv2d(8, 16, 3, groups=4))  # grouped, not depthwise
     assert keep_depthwise_fp32(model) == ['depthwise']
     assert keep_depthwise_fp32(model) == []  # once only

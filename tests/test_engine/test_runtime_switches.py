@@ -139,3 +139,25 @@ def test_enable_amp_shared_by_train_and_benchmark() -> None:
         enable_amp(Config(dict(optim_wrapper=dict(type='ApexOptimWrapper'))))
     with pytest.raises(ValueError, match='needs an optim_wrapper'):
         enable_amp(Config(dict(model=dict())))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU-only behaviour')
+def test_fp32_inference_is_channels_last_on_avx512_cpus(monkeypatch) -> None:
+    from segdet.engine.optimizers import amp_optim_wrapper
+    from segdet.engine.runtime import fp32_nhwc_is_faster
+    monkeypatch.setattr(amp_optim_wrapper, 'cpu_supports_bf16', lambda: False)
+    monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability', lambda: 'AVX512')
+    assert fp32_nhwc_is_faster()
+    assert resolve_channels_last(cfg(), None, amp=False, inference=True) is True
+    assert resolve_channels_last(cfg(), None, amp=False) is False  # training stays NCHW
+    assert resolve_channels_last(cfg(), False, amp=False, inference=True) is False  # the flag
+    assert resolve_channels_last(cfg(channels_last=False), None, amp=False,
+                                 inference=True) is False  # the config
+    tested, trained = cfg(), cfg()
+    configure_runtime(tested, 'none', inference=True)
+    configure_runtime(trained, 'none')
+    assert [h['type'] for h in tested.custom_hooks] == ['MemoryFormatHook']
+    assert not trained.get('custom_hooks')
+    monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability', lambda: 'AVX2')
+    assert not fp32_nhwc_is_faster()
+    assert resolve_channels_last(cfg(), None, amp=False, inference=True) is False

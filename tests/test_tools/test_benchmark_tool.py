@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from segdet.engine.runtime import fp32_nhwc_is_faster
 from tool_run_helpers import DEMO_CONFIG, cli_options, eval_options, load_tool, model_options
 
 
@@ -20,8 +21,10 @@ def test_random_inputs_write_json(task, tmp_path, tool_argv, bench_tool, capsys)
               *cli_options(model_options()))
     record = json.loads(out.read_text())
     assert record['task'] == task and record['batch_size'] == 2 and record['amp'] is True
-    # On by default only where --amp runs bf16 autocast on a CPU (native bf16).
-    assert record['channels_last'] is record['autocast']
+    # On by default where --amp runs bf16 autocast on a CPU (native bf16), and for fp32
+    # inference on CPUs with AVX-512.
+    assert record['channels_last'] is (record['autocast'] or (
+        task == 'inference' and fp32_nhwc_is_faster()))
     # BatchNorm is folded for inference by default (as tools/test.py), never for training.
     assert record['fuse_conv_bn'] is (task == 'inference')
     assert (record['fused_batchnorms'] or 0) > 0 if task == 'inference' else \
@@ -41,7 +44,7 @@ def test_data_set_inputs(shapes_root, tmp_path, tool_argv, bench_tool) -> None:
               '--num-iters', '3', '--no-progress', '--out', str(out), '--cfg-options',
               *cli_options(eval_options(str(shapes_root))))
     record = json.loads(out.read_text())
-    assert record['batch_size'] == 1 and record['channels_last'] is False
+    assert record['batch_size'] == 1 and record['channels_last'] is fp32_nhwc_is_faster()
     assert record['s_per_image'] > 0 and record['data_time'] > 0
 
 

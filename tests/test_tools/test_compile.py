@@ -9,7 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from segdet.engine.compile import INFERENCE_METHODS, compile_for_inference, compile_options
+from segdet.engine.compile import (INFERENCE_METHODS, compile_for_inference, compile_options,
+                                   inference_options)
 from segdet.registry import MODELS
 from segdet.structures import DataSample
 from segdet.utils import revert_sync_bn_cfg
@@ -29,6 +30,23 @@ def test_a_model_without_a_network_method_is_named():
     with pytest.raises(ValueError, match=r"Sequential has none of the methods"):
         compile_for_inference(nn.Sequential(nn.Conv2d(3, 3, 1)))
     assert INFERENCE_METHODS == ('encode_decode', 'extract_feat')
+
+
+def test_inference_options_freeze_the_weights_on_a_cpu():
+    model = nn.Conv2d(3, 3, 1)
+    frozen = {'options': {'freezing': True}}
+    assert inference_options(model) == frozen
+    assert inference_options(model, {'dynamic': False}) == {'dynamic': False, **frozen}
+    assert inference_options(model, {'options': {'freezing': False}}) == {
+        'options': {'freezing': False}}  # the user's choice stays
+    assert inference_options(model, {'options': {'max_autotune': True}}) == {
+        'options': {'max_autotune': True, 'freezing': True}}
+    # torch.compile takes a mode or inductor options, not both; other backends have neither
+    assert inference_options(model, {'mode': 'max-autotune'}) == {'mode': 'max-autotune'}
+    assert inference_options(model, {'backend': 'eager'}) == {'backend': 'eager'}
+    options = {'dynamic': True}
+    inference_options(model, options)
+    assert options == {'dynamic': True}  # not modified in place
 
 
 def tiny_demo_segmentor() -> nn.Module:

@@ -10,9 +10,10 @@ convolution (one group per input channel) leaves autocast: a forward pre-hook tu
 autocast off and casts the input to fp32, a forward hook turns it back on; the output is fp32
 and the next autocast operation casts it again. Forward alone (inference, validation) bf16 is
 faster once the casts are counted, so without gradients nothing changes. The exceptions are
-the widely dilated convolutions that :mod:`~segdet.engine.hooks.memory_format_hook` keeps
-NCHW, where oneDNN's NCHW kernels take about as long in bf16 as in fp32. Outside CPU bf16
-autocast the hooks do nothing.
+the widely dilated convolutions, which :mod:`~segdet.engine.hooks.memory_format_hook` runs as
+undilated ones on sub-images (stride 1, where bf16 and fp32 take about as long forward +
+backward) and whose large maps would make the casts costly. Outside CPU bf16 autocast the
+hooks do nothing.
 """
 import threading
 
@@ -33,7 +34,8 @@ def is_depthwise(module: torch.nn.Module) -> bool:
 
 def runs_fp32_under_autocast(module: torch.nn.Module) -> bool:
     """Whether :func:`keep_depthwise_fp32` takes ``module`` out of bf16 autocast: a depthwise
-    convolution that is not one of the dilated NCHW islands."""
+    convolution with a dilation below
+    :data:`~segdet.engine.hooks.memory_format_hook.NHWC_SLOW_DILATION`."""
     return is_depthwise(module) and not is_dilated_depthwise(module)
 
 
