@@ -21,15 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
-def _autocast_enabled(device_type: str) -> bool:
-    """Whether autocast is on for ``device_type`` (torch < 2.4 has no argument)."""
-    try:
-        return torch.is_autocast_enabled(device_type)
-    except TypeError:
-        if device_type == 'cpu':
-            return torch.is_autocast_cpu_enabled()
-        return torch.is_autocast_enabled()
+from segdet.utils.autocast_state import autocast_state
 
 
 def point_sample(input: Tensor, points: Tensor, align_corners: bool = False,
@@ -55,7 +47,7 @@ def point_sample(input: Tensor, points: Tensor, align_corners: bool = False,
     grid = (points.unsqueeze(2) if flat else points) * 2.0 - 1.0  # grid_sample reads [-1, 1]
     # Autocast runs grid_sample in float32 (keep the coordinates' precision); without it the
     # dtypes must match.
-    if grid.dtype != input.dtype and not _autocast_enabled(input.device.type):
+    if grid.dtype != input.dtype and not autocast_state(input.device.type)[0]:
         grid = grid.to(input.dtype)
     out = F.grid_sample(input, grid, align_corners=align_corners, **kwargs)
     return out.squeeze(3) if flat else out

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from segdet.utils.autocast_state import autocast_state
+
 
 def space_to_batch_conv2d(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                           dilation: tuple[int, int], groups: int) -> Tensor:
@@ -80,14 +82,6 @@ def runs_as_space_to_batch(conv: nn.Conv2d) -> bool:
 MIN_BF16_BACKWARD_SIDE = 3
 
 
-def _cpu_bf16_autocast() -> bool:
-    try:
-        enabled, dtype = torch.is_autocast_enabled('cpu'), torch.get_autocast_dtype('cpu')
-    except TypeError:  # torch < 2.4
-        enabled, dtype = torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
-    return enabled and dtype == torch.bfloat16
-
-
 class SpaceToBatchConv2d(nn.Conv2d):
     """An ``nn.Conv2d`` that runs channels_last CPU inputs through
     :func:`space_to_batch_conv2d`; other inputs (NCHW, CUDA) take ``nn.Conv2d``'s path.
@@ -105,9 +99,10 @@ class SpaceToBatchConv2d(nn.Conv2d):
                 and input.is_contiguous(memory_format=torch.channels_last)
                 and not input.is_contiguous()):
             return super().forward(input)
-        side = min(-(-input.shape[-2] // self.dilation[0]), -(-input.shape[-1] // self.dilation[1]))
-        if (side < MIN_BF16_BACKWARD_SIDE and torch.is_grad_enabled()
-                and (_cpu_bf16_autocast() or input.dtype == torch.bfloat16)):
+        side = min(-(-input.shape[-2] // self.dilation[0]),
+                   -(-input.shape[-1] // self.dilation[1]))
+        bf16 = input.dtype == torch.bfloat16 or autocast_state('cpu') == (True, torch.bfloat16)
+        if side < MIN_BF16_BACKWARD_SIDE and torch.is_grad_enabled() and bf16:
             # NCHW: the input and a weight with NCHW strides (a channels_last depthwise weight
             # also passes is_contiguous(), and its strides make oneDNN pick NHWC)
             weight = torch.empty(self.weight.shape, dtype=self.weight.dtype).copy_(self.weight)
@@ -121,7 +116,7 @@ def use_space_to_batch(conv: nn.Conv2d) -> nn.Conv2d:
     :class:`SpaceToBatchConv2d` in place and return it.
 
     Raises:
-        TypeError: ``conv`` is not exactly an ``nn.Conv2d`` (or already converted).
+        TypeError: ``conv`` is neither an ``nn.Conv2d`` nor already converted.
         ValueError: its stride, padding or kernel is not one :func:`runs_as_space_to_batch`
             accepts.
     """

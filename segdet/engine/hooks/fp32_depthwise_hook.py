@@ -22,6 +22,7 @@ from mmengine.hooks import Hook
 
 from segdet.engine.checkpoint_fit import unwrap_model
 from segdet.registry import HOOKS
+from segdet.utils.autocast_state import autocast_state
 from .memory_format_hook import is_dilated_depthwise
 
 
@@ -37,14 +38,6 @@ def runs_fp32_under_autocast(module: torch.nn.Module) -> bool:
     convolution with a dilation below
     :data:`~segdet.engine.hooks.memory_format_hook.NHWC_SLOW_DILATION`."""
     return is_depthwise(module) and not is_dilated_depthwise(module)
-
-
-def _cpu_autocast_state() -> tuple[bool, torch.dtype]:
-    """(enabled, dtype) of CPU autocast in this thread (torch < 2.4 has CPU-only functions)."""
-    try:
-        return torch.is_autocast_enabled('cpu'), torch.get_autocast_dtype('cpu')
-    except TypeError:
-        return torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
 
 
 def _set_cpu_autocast(enabled: bool) -> None:
@@ -77,7 +70,7 @@ class _AutocastOff:
         return self._local.resume
 
     def before(self, module, args):
-        enabled, dtype = _cpu_autocast_state()
+        enabled, dtype = autocast_state('cpu')
         # Training passes only: forward alone, bf16 is faster once the casts are counted.
         active = (enabled and dtype == torch.bfloat16 and torch.is_grad_enabled()
                   and any(torch.is_tensor(a) and a.device.type == 'cpu' for a in args))
